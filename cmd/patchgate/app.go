@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/patchgate/patchgate/gate"
+	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/metricsource"
+	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/server"
+)
+
+// app is a running gate: source, store, engine and HTTP server.
+type app struct {
+	cfg    *config.Config
+	reg    *prometheus.Registry
+	source metricsource.Source
+	store  store.Store
+	engine *gate.Engine
+	server *server.Server
+}
+
+type appOptions struct {
+	// source replaces the configured one (the demo's embedded source).
+	source         metricsource.Source
+	now            func() time.Time
+	insecureNoAuth bool
+	logger         *slog.Logger
+}
+
+func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	src := opt.source
+	if src == nil {
+		var err error
+		if src, err = openSource(cfg.Source); err != nil {
+			return nil, err
+		}
+	}
+	src = metricsource.Instrumented(src, reg)
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	a := &app{cfg: cfg, reg: reg, source: src, store: st}
+	a.engine, err = gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: opt.now, Logger: opt.logger})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.server, err = server.New(server.Config{
+		Gate: a.engine, Decisions: st, Ready: a.ready,
+		Tokens: cfg.Tokens, InsecureNoAuth: opt.insecureNoAuth,
+		Registry: reg, Logger: opt.logger,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// ready fails while the metric source or the store is unreachable.
+func (a *app) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.source.Ready(ctx); err != nil {
+		return fmt.Errorf("metric source: %w", err)
+	}
+	if err := a.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+func (a *app) Close() error {
+	return errors.Join(a.source.Close(), a.store.Close())
+}
+
+func openSource(c config.Source) (metricsource.Source, error) {
+	switch c.Type {
+	case "prometheus":
+		var bearer string
+		if c.BearerTokenFile != "" {
+			b, err := os.ReadFile(c.BearerTokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("source.bearer_token_file: %w", err)
+			}
+			bearer = strings.TrimSpace(string(b))
+		}
+		return metricsource.NewHTTP(metricsource.HTTPConfig{
+			URL: c.URL, Headers: c.Headers, BearerToken: bearer, Timeout: time.Duration(c.Timeout),
+		})
+	case "embedded":
+		return nil, errors.New("source.type embedded is only available in `patchgate demo`; point serve at a Prometheus HTTP API")
+	default:
+		return nil, fmt.Errorf("source.type %q is not supported", c.Type)
+	}
+}
+
+func openStore(ctx context.Context, c config.Store) (store.Store, error) {
+	dsn := c.DSN
+	if c.Driver == "sqlite" || c.Driver == "" {
+		if dir := filepath.Dir(dsn); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+		}
+	}
+	return store.Open(ctx, c.Driver, dsn)
+}

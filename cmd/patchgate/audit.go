@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/patchgate/patchgate/internal/config"
+)
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	if len(args) < 1 || args[0] != "verify" {
+		return exitError, errors.New("usage: patchgate audit verify --config patchgate.yaml [--sqlite FILE]")
+	}
+	fs := newFlags("audit verify", stderr)
+	path := fs.String("config", "", "configuration file naming the store")
+	file := fs.String("sqlite", "", "an SQLite store file to check instead of the config's store")
+	if err := parse(fs, args[1:]); err != nil {
+		return exitError, err
+	}
+	var sc config.Store
+	switch {
+	case *file != "":
+		sc = config.Store{Driver: "sqlite", DSN: *file}
+	case *path != "":
+		cfg, err := config.Load(*path)
+		if err != nil {
+			return exitError, err
+		}
+		sc = cfg.Store
+	default:
+		return exitError, errors.New("give --config or --sqlite")
+	}
+	st, err := openStore(ctx, sc)
+	if err != nil {
+		return exitError, err
+	}
+	defer st.Close()
+	res, err := st.Verify(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	if !res.OK {
+		fmt.Fprintf(stdout, "audit log BROKEN: first bad row is %d of %d: %s\n", res.FirstBroken, res.Rows, res.Problem)
+		return exitProblems, nil
+	}
+	fmt.Fprintf(stdout, "audit log OK: %d decision(s), every row's hash matches its content and links to the row before\n", res.Rows)
+	return exitOK, nil
+}

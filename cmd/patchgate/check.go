@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate/gate"
+	"github.com/patchgate/patchgate/server"
+)
+
+// params collects repeated --param name=value flags.
+type params map[string]string
+
+func (p params) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p params) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want name=value, got %q", v)
+	}
+	p[k] = val
+	return nil
+}
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("check", stderr)
+	url := fs.String("server", os.Getenv("PATCHGATE_URL"), "patchgate URL (env PATCHGATE_URL)")
+	token := fs.String("token", "", "bearer token (default: env PATCHGATE_TOKEN)")
+	service := fs.String("service", "", "service")
+	patch := fs.String("patch", "", "patch id")
+	stage := fs.String("stage", "", "stage")
+	wait := fs.Duration("wait", 0, "poll until go or no_go, for at most this long (0: ask once)")
+	timeout := fs.Duration("timeout", 30*time.Second, "timeout of one ask")
+	ps := params{}
+	fs.Var(ps, "param", "request parameter name=value (repeatable), e.g. --param attempt=3")
+	if err := parse(fs, args); err != nil {
+		return exitError, err
+	}
+	var missing []string
+	for name, v := range map[string]string{"--server": *url, "--service": *service, "--patch": *patch, "--stage": *stage} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return exitError, fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	if *token == "" {
+		*token = os.Getenv("PATCHGATE_TOKEN")
+	}
+	c := &server.Client{URL: *url, Token: *token, HTTP: &http.Client{Timeout: *timeout}}
+	req := gate.Request{Service: *service, PatchID: *patch, Stage: *stage, Params: ps}
+	deadline := time.Now().Add(*wait)
+	for {
+		d, err := c.Gate(ctx, req)
+		if err != nil {
+			var apiErr *server.APIError
+			if errors.As(err, &apiErr) {
+				return exitError, fmt.Errorf("the gate refused the request: %w", err)
+			}
+			return exitError, err
+		}
+		fmt.Fprintf(stdout, "%s: %s\n  decision %s, %s %s at %s, look %d of %d\n",
+			d.Decision, d.Reason, d.ID, d.Service, d.Stage, d.EvaluatedAt.Format(time.RFC3339), d.Window.Look, d.Window.Looks)
+		switch d.Decision {
+		case gate.Go:
+			return exitOK, nil
+		case gate.NoGo:
+			return exitNoGo, nil
+		case gate.Wait:
+		default:
+			return exitError, fmt.Errorf("unknown decision %q", d.Decision)
+		}
+		if *wait <= 0 {
+			return exitWait, nil
+		}
+		pause := time.Duration(max(d.RetryAfterSeconds, 1)) * time.Second
+		if time.Now().Add(pause).After(deadline) {
+			fmt.Fprintf(stdout, "still wait after %s; giving up\n", *wait)
+			return exitWait, nil
+		}
+		select {
+		case <-ctx.Done():
+			return exitError, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}

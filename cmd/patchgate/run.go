@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes. check uses 0/1/75/2 as CI expects; every other command
+// exits 0 on success, 1 when it found problems, 2 on usage or run errors.
+const (
+	exitOK       = 0
+	exitNoGo     = 1
+	exitProblems = 1
+	exitError    = 2
+	exitWait     = 75 // EX_TEMPFAIL: try again later
+)
+
+const usage = `patchgate: the SLO gatekeeper for patch rollouts
+
+Usage:
+  patchgate serve --config patchgate.yaml [--insecure-no-auth]
+  patchgate demo [--serve] [--listen 127.0.0.1:8080] [--speed 4]
+  patchgate check --server URL --service S --patch P --stage X [--token T] [--wait 30m]
+  patchgate config validate FILE
+  patchgate audit verify --config patchgate.yaml
+
+Run "patchgate COMMAND -h" for a command's flags.
+`
+
+// run is the whole program: it parses args and runs one command.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	code := exitOK
+	switch cmd {
+	case "serve":
+		err = runServe(ctx, rest, stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, rest, stdout, stderr)
+	case "check":
+		code, err = runCheck(ctx, rest, stdout, stderr)
+	case "config":
+		code, err = runConfig(rest, stdout, stderr)
+	case "audit":
+		code, err = runAudit(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "patchgate: unknown command %q\n\n%s", cmd, usage)
+		return exitError
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "patchgate %s: %v\n", cmd, err)
+		if code == exitOK {
+			code = exitError
+		}
+	}
+	return code
+}
+
+// newFlags returns a flag set that reports to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("patchgate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags and refuses stray arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument(s): %s", strings.Join(fs.Args(), " "))
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/patchgate/patchgate/internal/config"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	path := fs.String("config", "patchgate.yaml", "configuration file")
+	listen := fs.String("listen", "", "listen address (default: the config's listen, else :8080)")
+	noAuth := fs.Bool("insecure-no-auth", false, "serve without bearer tokens (never in production)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Tokens) == 0 && !*noAuth {
+		return fmt.Errorf("%s defines no tokens: add tokens (scopes gate, events, override, admin) or pass --insecure-no-auth", *path)
+	}
+	addr := cfg.Listen
+	if *listen != "" {
+		addr = *listen
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := newApp(ctx, cfg, appOptions{insecureNoAuth: *noAuth, logger: logger})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "patchgate serving %d service(s) on http://%s (metric source %s %s, store %s)\n",
+		len(cfg.Services), ln.Addr(), cfg.Source.Type, cfg.Source.URL, cfg.Store.Driver)
+	if *noAuth {
+		fmt.Fprintln(stdout, "WARNING: --insecure-no-auth: anyone who can reach this port can ask the gate")
+	}
+	return serveHTTP(ctx, ln, a.server.Handler(), stdout)
+}
+
+// serveHTTP serves until ctx ends, then drains in-flight requests.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "patchgate: stopping; draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/patchgate/patchgate/gate/stats"
+	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/slo"
+)
+
+// look is one evaluation of a stage attempt: everything the checks need,
+// with a query memo so that checks asking the same thing share one query.
+type look struct {
+	src     *memo
+	service *config.Service
+	stage   *config.Stage
+	checks  config.Checks
+	vars    slo.Vars
+
+	canary, baseline []*labels.Matcher
+
+	start time.Time // window start
+	at    time.Time // the instant the look is evaluated at (now − delay)
+	k, K  int       // completed minutes evaluated, planned looks
+
+	// outcome is the sequential test's stored final verdict ("" while
+	// undecided) and outcomeLook the look it was reached at.
+	outcome     string
+	outcomeLook int
+
+	minutesOnce sync.Once
+	minutes     []stats.Minute
+	minutesQ    []string
+	minutesErr  error
+}
+
+// lookEnd is the end of the error-delta window at look k.
+func (l *look) lookEnd(k int) time.Time { return l.start.Add(time.Duration(k) * time.Minute) }
+
+// perMinute returns the canary and baseline counts per completed minute up
+// to look k, from four range queries (step 1m) over the stage window.
+func (l *look) perMinute(ctx context.Context, k int) ([]stats.Minute, []string, error) {
+	if k == l.k {
+		l.minutesOnce.Do(func() { l.minutes, l.minutesQ, l.minutesErr = l.fetchMinutes(ctx, k) })
+		return l.minutes, l.minutesQ, l.minutesErr
+	}
+	return l.fetchMinutes(ctx, k)
+}
+
+func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []string, error) {
+	type arm struct {
+		expr string
+		ms   []*labels.Matcher
+	}
+	arms := []arm{
+		{l.service.SLI.Total, l.canary},
+		{l.service.SLI.Errors, l.canary},
+		{l.service.SLI.Total, l.baseline},
+		{l.service.SLI.Errors, l.baseline},
+	}
+	queries := make([]string, len(arms))
+	for i, a := range arms {
+		e, err := slo.Parse(a.expr, time.Minute)
+		if err != nil {
+			return nil, nil, err
+		}
+		slo.AddMatchers(e, a.ms)
+		queries[i] = slo.Scale(e, 60).String()
+	}
+	if k < 1 {
+		return nil, queries, nil
+	}
+	first, last := l.lookEnd(1), l.lookEnd(k)
+	series := make([]map[int64]float64, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			series[i], errs[i] = l.src.rangeOne(ctx, q, first, last, time.Minute)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, queries, fmt.Errorf("query %d of 4: %w", i+1, err)
+		}
+	}
+	out := make([]stats.Minute, 0, k)
+	for m := 1; m <= k; m++ {
+		ts := l.lookEnd(m).UnixMilli()
+		mn := stats.Minute{
+			CanaryTotal:    series[0][ts],
+			CanaryErrors:   series[1][ts],
+			BaselineTotal:  series[2][ts],
+			BaselineErrors: series[3][ts],
+		}
+		if !usable(mn) {
+			// A minute with a NaN, an infinity or a negative count is
+			// left out whole: dropping only its errors would favour go.
+			mn = stats.Minute{}
+		}
+		// Errors and requests come from separate series; extrapolation can
+		// put errors a hair above requests when every request fails.
+		mn.CanaryErrors = math.Min(mn.CanaryErrors, mn.CanaryTotal)
+		mn.BaselineErrors = math.Min(mn.BaselineErrors, mn.BaselineTotal)
+		out = append(out, mn)
+	}
+	return out, queries, nil
+}
+
+// memo runs each distinct query once per look.
+type memo struct {
+	q  Querier
+	mu sync.Mutex
+	m  map[string]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	vec  model.Vector
+	mat  model.Matrix
+	err  error
+}
+
+func newMemo(q Querier) *memo { return &memo{q: q, m: map[string]*memoEntry{}} }
+
+func (m *memo) entry(key string) *memoEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[key]
+	if !ok {
+		e = &memoEntry{}
+		m.m[key] = e
+	}
+	return e
+}
+
+func (m *memo) instant(ctx context.Context, q string, ts time.Time) (model.Vector, error) {
+	e := m.entry(fmt.Sprintf("i|%d|%s", ts.UnixMilli(), q))
+	e.once.Do(func() { e.vec, e.err = m.q.Query(ctx, q, ts) })
+	return e.vec, e.err
+}
+
+func (m *memo) rangeQuery(ctx context.Context, q string, start, end time.Time, step time.Duration) (model.Matrix, error) {
+	e := m.entry(fmt.Sprintf("r|%d|%d|%d|%s", start.UnixMilli(), end.UnixMilli(), step, q))
+	e.once.Do(func() { e.mat, e.err = m.q.QueryRange(ctx, q, start, end, step) })
+	return e.mat, e.err
+}
+
+// rangeOne runs a range query that must return at most one series and
+// returns its samples by timestamp (ms). NaN samples are left out.
+func (m *memo) rangeOne(ctx context.Context, q string, start, end time.Time, step time.Duration) (map[int64]float64, error) {
+	mat, err := m.rangeQuery(ctx, q, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	if len(mat) > 1 {
+		return nil, fmt.Errorf("%s returned %d series; SLI queries must aggregate to one series (wrap them in sum())", q, len(mat))
+	}
+	out := map[int64]float64{}
+	for _, s := range mat {
+		for _, p := range s.Values {
+			out[int64(p.Timestamp)] = float64(p.Value)
+		}
+	}
+	return out, nil
+}
+
+func usable(m stats.Minute) bool {
+	for _, v := range []float64{m.CanaryTotal, m.CanaryErrors, m.BaselineTotal, m.BaselineErrors} {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// instantOne runs an instant query that must return at most one series.
+// ok is false when the result is empty.
+func (m *memo) instantOne(ctx context.Context, q string, ts time.Time) (v float64, ok bool, err error) {
+	vec, err := m.instant(ctx, q, ts)
+	if err != nil {
+		return 0, false, err
+	}
+	switch len(vec) {
+	case 0:
+		return 0, false, nil
+	case 1:
+		return float64(vec[0].Value), true, nil
+	default:
+		return 0, false, fmt.Errorf("%s returned %d series; it must aggregate to one series (wrap it in sum())", q, len(vec))
+	}
+}

@@ -1,0 +1,196 @@
+package stats
+
+import (
+	"math"
+	"sync"
+)
+
+// MaxLooks is the largest number of planned looks PocockBoundaries computes
+// (a day of one look per minute). Longer or open-ended stages use the
+// confidence sequence (Test.Looks = 0).
+const MaxLooks = 1440
+
+const (
+	// gridStep is the spacing of the integration grid on the scale of the
+	// random walk S_k = Z_k·√k, whose increments have unit variance.
+	gridStep = 0.1
+	// gridLow is how many standard deviations of S_k the grid reaches below 0.
+	gridLow = 8.0
+	// kernelReach is where the normal kernel is cut off (φ(8.5) ≈ 5e-17).
+	kernelReach = 8.5
+)
+
+// PocockSpend is the Lan–DeMets Pocock-type spending function
+// α(τ) = α·ln(1+(e−1)τ): the type I error spent by information fraction τ.
+func PocockSpend(alpha, tau float64) float64 {
+	return alpha * math.Log1p((math.E-1)*tau)
+}
+
+// PocockBoundaries returns b_1..b_K, the one-sided upper boundaries on the
+// Z scale for K equally spaced looks at a Gaussian random walk, such that
+// P(Z_1 < b_1, …, Z_{k−1} < b_{k−1}, Z_k ≥ b_k) = α(k/K) − α((k−1)/K) with
+// the Pocock-type spending function. The sub-densities of the walk on the
+// continuation region are carried from look to look by numerical
+// integration with Simpson's rule (Jennison & Turnbull 2000, ch. 19).
+//
+// Results are memoised per (K, α); the returned slice is the caller's own.
+// It returns nil when K < 1, K > MaxLooks or α is not in (0, 1).
+func PocockBoundaries(K int, alpha float64) []float64 {
+	if K < 1 || K > MaxLooks || !(alpha > 0 && alpha < 1) {
+		return nil
+	}
+	b := boundaries.get(K, alpha)
+	out := make([]float64, len(b))
+	copy(out, b)
+	return out
+}
+
+// boundaries memoises computed boundaries. It holds nothing but pure
+// function values, so sharing it between callers is safe.
+var boundaries = boundaryCache{m: map[boundaryKey]*boundaryEntry{}}
+
+type boundaryKey struct {
+	looks int
+	alpha float64
+}
+
+type boundaryEntry struct {
+	once sync.Once
+	b    []float64
+}
+
+type boundaryCache struct {
+	mu sync.Mutex
+	m  map[boundaryKey]*boundaryEntry
+}
+
+// get returns the shared slice for (K, α); callers must not modify it.
+func (c *boundaryCache) get(K int, alpha float64) []float64 {
+	key := boundaryKey{K, alpha}
+	c.mu.Lock()
+	e, ok := c.m[key]
+	if !ok {
+		e = &boundaryEntry{}
+		c.m[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.b = pocockBoundaries(K, alpha, gridStep) })
+	return e.b
+}
+
+// pocockBoundaries does the recursive integration with grid spacing h.
+//
+// On the scale of the sum S_k (unit-variance increments) the grid for look
+// k is s_j = u_k − j·h, j = 0..n, from the boundary u_k = b_k·√k down to
+// at least −gridLow·√k. Because every grid is anchored at its boundary with
+// the same spacing, the kernel φ(s'−s) between two consecutive grids takes
+// only a few hundred distinct values per look, and the convolution is a
+// banded sum of products.
+func pocockBoundaries(K int, alpha, h float64) []float64 {
+	b := make([]float64, K)
+	var (
+		mass  []float64 // sub-density times Simpson weight at each grid point
+		prevU float64   // boundary of the previous look on the S scale
+		spent float64
+	)
+	for k := 1; k <= K; k++ {
+		next := PocockSpend(alpha, float64(k)/float64(K))
+		target := next - spent
+		spent = next
+		rootK := math.Sqrt(float64(k))
+
+		var u float64
+		if k == 1 {
+			u = normUpperQuantile(target)
+		} else {
+			u = solveCrossing(mass, prevU, h, target)
+		}
+		b[k-1] = u / rootK
+		if k == K {
+			break
+		}
+
+		n := int(math.Ceil((u + gridLow*rootK) / h))
+		if n%2 == 1 {
+			n++
+		}
+		next2 := make([]float64, n+1)
+		if k == 1 {
+			for j := range next2 {
+				next2[j] = normPDF(u - float64(j)*h)
+			}
+		} else {
+			convolve(next2, mass, u-prevU, h)
+		}
+		for j := range next2 {
+			next2[j] *= simpsonWeight(j, n, h)
+		}
+		mass, prevU = next2, u
+	}
+	return b
+}
+
+// crossing returns P(continue to the previous look, S_k ≥ u) given the
+// previous look's weighted sub-density on the grid prevU − i·h.
+func crossing(mass []float64, prevU, h, u float64) float64 {
+	// Points with u − s > 12 contribute less than 1e-33 each.
+	end := len(mass)
+	if m := int((12-(u-prevU))/h) + 1; m < end {
+		end = max(m, 0)
+	}
+	var p float64
+	for i := range end {
+		p += mass[i] * normSF(u-(prevU-float64(i)*h))
+	}
+	return p
+}
+
+// solveCrossing finds u with crossing(u) = target by bisection; crossing
+// is decreasing in u.
+func solveCrossing(mass []float64, prevU, h, target float64) float64 {
+	lo, hi := prevU-20, prevU+40
+	for range 200 {
+		mid := (lo + hi) / 2
+		if crossing(mass, prevU, h, mid) > target {
+			lo = mid
+		} else {
+			hi = mid
+		}
+		if hi-lo < 1e-12 {
+			break
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// convolve sets dst[j] = Σ_i mass[i]·φ(shift + (i−j)·h), the density of
+// S_k at u_k − j·h, where shift = u_k − u_{k−1}.
+func convolve(dst, mass []float64, shift, h float64) {
+	mLo := int(math.Ceil((-kernelReach - shift) / h))
+	mHi := int(math.Floor((kernelReach - shift) / h))
+	kernel := make([]float64, mHi-mLo+1)
+	for m := range kernel {
+		kernel[m] = normPDF(shift + float64(m+mLo)*h)
+	}
+	for j := range dst {
+		iLo := max(j+mLo, 0)
+		iHi := min(j+mHi, len(mass)-1)
+		var f float64
+		for i := iLo; i <= iHi; i++ {
+			f += mass[i] * kernel[i-j-mLo]
+		}
+		dst[j] = f
+	}
+}
+
+// simpsonWeight is the weight of point j of n (even) intervals of width h.
+func simpsonWeight(j, n int, h float64) float64 {
+	switch {
+	case j == 0 || j == n:
+		return h / 3
+	case j%2 == 1:
+		return 4 * h / 3
+	default:
+		return 2 * h / 3
+	}
+}

@@ -1,0 +1,223 @@
+package stats
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Defaults used when a Test field is zero.
+const (
+	DefaultAlpha             = 0.05
+	DefaultRho               = 3.736
+	DefaultMinMinutes        = 3
+	DefaultMinExpectedErrors = 5
+)
+
+// Test configures the two-sample minute-stratified test of
+// H0: p_c − p_b ≥ δ (no_go side) and H0: p_c − p_b ≤ δ (go side).
+type Test struct {
+	Margin float64 // δ as a fraction (0.005 = 0.5 percentage points)
+	Alpha  float64 // each one-sided rule's level (default 0.05 when 0)
+	// Looks is K, the stage's planned looks (one per completed minute);
+	// 0 = open-ended → Robbins normal-mixture confidence sequence.
+	Looks int
+	// Rho is the mixture parameter of the confidence sequence (default 3.736).
+	Rho               float64
+	MinMinutes        int     // default 3
+	MinExpectedErrors float64 // default 5
+
+	plainEmp bool // dev only
+}
+
+func (t Test) withDefaults() Test {
+	if t.Alpha == 0 {
+		t.Alpha = DefaultAlpha
+	}
+	if t.Rho == 0 {
+		t.Rho = DefaultRho
+	}
+	if t.MinMinutes == 0 {
+		t.MinMinutes = DefaultMinMinutes
+	}
+	if t.MinExpectedErrors == 0 {
+		t.MinExpectedErrors = DefaultMinExpectedErrors
+	}
+	return t
+}
+
+// Validate reports whether the test, with defaults filled in, can run.
+// Evaluate answers Undecided for a test that does not validate.
+func (t Test) Validate() error {
+	t = t.withDefaults()
+	var errs []error
+	if !(t.Margin >= 0 && t.Margin < 1) {
+		errs = append(errs, fmt.Errorf("margin %v not in [0, 1)", t.Margin))
+	}
+	if !(t.Alpha > 0 && t.Alpha < 0.5) {
+		errs = append(errs, fmt.Errorf("alpha %v not in (0, 0.5)", t.Alpha))
+	}
+	if t.Looks < 0 || t.Looks > MaxLooks {
+		errs = append(errs, fmt.Errorf("looks %d not in [0, %d]", t.Looks, MaxLooks))
+	}
+	if !(t.Rho > 0) || math.IsInf(t.Rho, 1) {
+		errs = append(errs, fmt.Errorf("rho %v not positive and finite", t.Rho))
+	}
+	if t.MinMinutes < 0 {
+		errs = append(errs, fmt.Errorf("min minutes %d negative", t.MinMinutes))
+	}
+	if !(t.MinExpectedErrors >= 0) || math.IsInf(t.MinExpectedErrors, 1) {
+		errs = append(errs, fmt.Errorf("min expected errors %v not finite and non-negative", t.MinExpectedErrors))
+	}
+	return errors.Join(errs...)
+}
+
+// Evaluate runs the test at look `look` on the stage's completed minutes so
+// far. look is the 1-based number of completed minutes (normally
+// len(minutes); values below 1 mean len(minutes)) and is capped at Looks
+// when Looks > 0. Minutes where either arm has no requests are skipped.
+func (t Test) Evaluate(minutes []Minute, look int) Result {
+	t = t.withDefaults()
+	if look < 1 {
+		look = max(len(minutes), 1)
+	}
+	if t.Looks > 0 {
+		look = min(look, t.Looks)
+	}
+	r := Result{Outcome: Undecided, Look: look, Looks: t.Looks, Alpha: t.Alpha, Margin: t.Margin}
+	if t.Looks == 0 {
+		r.Rho = t.Rho
+	}
+	if t.Validate() != nil {
+		r.sanitize()
+		return r
+	}
+
+	s := accumulate(minutes)
+	r.Minutes, r.Skipped = s.minutes, s.skipped
+	r.CanaryTotal, r.CanaryErrors = s.nc, s.xc
+	r.BaselineTotal, r.BaselineErrors = s.nb, s.xb
+	if s.nc > 0 {
+		r.CanaryRate = s.xc / s.nc
+	}
+	if s.nb > 0 {
+		r.BaselineRate = s.xb / s.nb
+	}
+	r.DHat, r.W = s.dhat, s.w
+	r.S = s.z - t.Margin*s.w
+	r.A, r.B, r.A2, r.B2 = s.a, s.b, s.a2, s.b2
+	r.VEmp = s.vemp
+
+	pc, pb, ok := ConstrainedMLE(s.xc, s.nc, s.xb, s.nb, t.Margin)
+	if ok {
+		r.PcTilde, r.PbTilde = pc, pb
+		r.ExpectedCanaryErrors = s.nc * pc
+		r.VBin = pc*(1-pc)*s.a + pb*(1-pb)*s.b
+		if r.VBin > 0 {
+			r.Gamma = (pc*(1-pc)*(1-2*pc)*s.a2 - pb*(1-pb)*(1-2*pb)*s.b2) / math.Pow(r.VBin, 1.5)
+		}
+	}
+	r.DF = s.df
+	t.variance(&r)
+
+	if !ok || r.Minutes < t.MinMinutes || !(r.ExpectedCanaryErrors >= t.MinExpectedErrors) {
+		r.Outcome = NotEnoughData
+		r.NeededCanaryRequests, r.NeededMinutes = t.needed(s, pc)
+		r.sanitize()
+		return r
+	}
+	if t.Looks > 0 {
+		t.groupSequential(&r)
+	} else {
+		t.confidenceSequence(&r)
+	}
+	r.sanitize()
+	return r
+}
+
+// groupSequential applies the Pocock-type boundary with the Cornish–Fisher
+// skewness correction.
+func (t Test) groupSequential(r *Result) {
+	bk := r.Bound
+	r.NoGoBound = bk + math.Max(0, r.Gamma)*(bk*bk-1)/6
+	r.GoBound = bk + math.Max(0, -r.Gamma)*(bk*bk-1)/6
+	if !(r.V > 0) || !finite(r.Z, r.Gamma, r.NoGoBound, r.GoBound) {
+		return
+	}
+	r.Outcome = decide(r.Z >= r.NoGoBound, -r.Z >= r.GoBound)
+}
+
+// confidenceSequence applies the one-sided normal-mixture sequences.
+func (t Test) confidenceSequence(r *Result) {
+	r.NoGoBound, r.GoBound = r.Bound, r.Bound
+	if !(r.V > 0) {
+		return
+	}
+	r.LnMNoGo = LnMixture(r.S, r.V, t.Rho)
+	r.LnMGo = LnMixture(-r.S, r.V, t.Rho)
+	if !finite(r.LnMNoGo, r.LnMGo) {
+		return
+	}
+	r.Outcome = decide(r.LnMNoGo >= r.Bound, r.LnMGo >= r.Bound)
+}
+
+// variance sets V = max(VBin, EmpFactor·VEmp) and Z = S/√V. EmpFactor
+// widens the empirical variance for its few degrees of freedom: it is
+// (t_ν⁻¹(q)/z)², where z is the normal-scale bound of the current look,
+// q = 1−Φ(z) its tail and t_ν⁻¹(q) the matching Student-t quantile.
+func (t Test) variance(r *Result) {
+	var z float64
+	if t.Looks > 0 {
+		r.Bound = boundaries.get(t.Looks, t.Alpha)[r.Look-1]
+		z = r.Bound
+	} else {
+		r.Bound = -math.Log(t.Alpha)
+		z = csNormalBound(math.Max(r.VBin, r.VEmp), t.Rho, r.Bound)
+	}
+	r.EmpFactor = 1
+	if !t.plainEmp && r.VEmp > 0 && z > 0 {
+		r.EmpFactor = studentFactor(r.DF, z)
+	}
+	r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
+	if r.V > 0 {
+		r.Z = r.S / math.Sqrt(r.V)
+	}
+}
+
+func decide(noGo, goOn bool) Outcome {
+	switch {
+	case noGo && !goOn:
+		return Regression
+	case goOn && !noGo:
+		return NoRegression
+	}
+	return Undecided
+}
+
+// fallbackRate is the error rate assumed for the wait estimate when no
+// errors have been seen at all.
+const fallbackRate = 0.01
+
+// needed estimates how many more canary requests and minutes it takes
+// until there are MinMinutes minutes and N_c·p̃_c reaches MinExpectedErrors.
+// It uses p̃_c, else the pooled error rate, else fallbackRate, and the
+// canary's traffic per minute so far.
+func (t Test) needed(s sums, pc float64) (requests float64, minutes int) {
+	rate := pc
+	if !(rate > 0) && s.nc+s.nb > 0 {
+		rate = (s.xc + s.xb) / (s.nc + s.nb)
+	}
+	if !(rate > 0) || !finite(rate) {
+		rate = fallbackRate
+	}
+	requests = math.Max(0, t.MinExpectedErrors/rate-s.nc)
+	minutes = max(t.MinMinutes-s.minutes, 0)
+	if requests > 0 {
+		minutes = max(minutes, 1)
+		if s.minutes > 0 && s.nc > 0 {
+			m := math.Ceil(requests / (s.nc / float64(s.minutes)))
+			minutes = max(minutes, int(math.Min(m, math.MaxInt32)))
+		}
+	}
+	return requests, minutes
+}

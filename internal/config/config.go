@@ -1,0 +1,176 @@
+// Package config is the patchgate.yaml model: loading, defaults and
+// validation with errors that name the file, line and field.
+package config
+
+import (
+	"time"
+)
+
+// Scopes a token may carry.
+const (
+	ScopeGate     = "gate"
+	ScopeEvents   = "events"
+	ScopeOverride = "override"
+	ScopeAdmin    = "admin"
+)
+
+// Config is one patchgate.yaml.
+type Config struct {
+	// Listen is the HTTP address of `patchgate serve` (default ":8080").
+	Listen   string    `yaml:"listen" json:"listen,omitempty"`
+	Source   Source    `yaml:"source" json:"source"`
+	Store    Store     `yaml:"store" json:"store"`
+	Tokens   []Token   `yaml:"tokens" json:"-"`
+	Services []Service `yaml:"services" json:"services"`
+}
+
+// Source is where PromQL runs.
+type Source struct {
+	// Type is "prometheus" (any Prometheus HTTP API: Prometheus, Thanos,
+	// Mimir, VictoriaMetrics) or "embedded" (the demo's local TSDB).
+	Type string `yaml:"type" json:"type"`
+	// URL is the API root, e.g. http://prometheus:9090 or
+	// http://mimir:8080/prometheus (no trailing /api/v1).
+	URL string `yaml:"url" json:"url,omitempty"`
+	// Headers are sent with every query (e.g. X-Scope-OrgID for Mimir).
+	Headers map[string]string `yaml:"headers" json:"-"`
+	// BearerTokenFile, when set, is read at start and sent as Authorization.
+	BearerTokenFile string `yaml:"bearer_token_file" json:"-"`
+	// Timeout bounds one query (default 10s).
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// EvaluationDelay is how far behind now a look ends, so the last minute
+	// is fully scraped (default 0s).
+	EvaluationDelay Duration `yaml:"evaluation_delay" json:"evaluation_delay,omitempty"`
+}
+
+// Store is where decisions, events and stage state live.
+type Store struct {
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string `yaml:"driver" json:"driver"`
+	// DSN is a file path for sqlite (default "patchgate.db") or a
+	// PostgreSQL connection string; DSNEnv names an environment variable
+	// holding it instead.
+	DSN    string `yaml:"dsn" json:"-"`
+	DSNEnv string `yaml:"dsn_env" json:"-"`
+}
+
+// Token is one API bearer token. Exactly one of Token, TokenFile, TokenEnv.
+type Token struct {
+	Name      string   `yaml:"name"`
+	Token     string   `yaml:"token"`
+	TokenFile string   `yaml:"token_file"`
+	TokenEnv  string   `yaml:"token_env"`
+	Scopes    []string `yaml:"scopes"`
+	// Value is the resolved secret (filled by Load, never serialised).
+	Value string `yaml:"-"`
+}
+
+// Service is one service the gate decides for.
+type Service struct {
+	Name string `yaml:"name" json:"name"`
+	// Team owns the service (used in alert labels later).
+	Team string `yaml:"team" json:"team,omitempty"`
+	SLI  SLI    `yaml:"sli" json:"sli"`
+	SLO  SLO    `yaml:"slo" json:"slo"`
+	// Checks are the service's default checks; a stage's checks replace
+	// them check by check.
+	Checks Checks  `yaml:"checks" json:"checks"`
+	Stages []Stage `yaml:"stages" json:"stages"`
+}
+
+// SLI holds the service's request and error queries, in Sloth's form:
+// per-second rates with {{.window}} where the range goes, e.g.
+// sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}])).
+type SLI struct {
+	Errors string `yaml:"errors" json:"errors"`
+	Total  string `yaml:"total" json:"total"`
+	// Canary and Baseline are label selectors such as
+	// {track="canary", version="{{.patch_id}}"} added to every series the
+	// queries read. Label values may use {{.service}}, {{.patch_id}},
+	// {{.stage}}, {{.attempt}} and {{.params.NAME}}; they are inserted only
+	// as escaped label values.
+	Canary   string `yaml:"canary" json:"canary"`
+	Baseline string `yaml:"baseline" json:"baseline"`
+}
+
+// SLO is the service objective.
+type SLO struct {
+	// Objective in percent, e.g. 99.9 (as in Sloth).
+	Objective float64 `yaml:"objective" json:"objective"`
+	// Period is the SLO period (default 30d).
+	Period Duration `yaml:"period" json:"period"`
+}
+
+// Stage is one step of a rollout (canary, 25%, 50%, 100% ...).
+type Stage struct {
+	Name string `yaml:"name" json:"name"`
+	// MaxWait is how long the stage may stay inconclusive (default 60m).
+	// It also fixes the number of looks of the sequential test: one per
+	// minute.
+	MaxWait Duration `yaml:"max_wait" json:"max_wait"`
+	// OnTimeout is the answer once MaxWait has passed inconclusive:
+	// "no_go" (default) or "go".
+	OnTimeout string `yaml:"on_timeout" json:"on_timeout"`
+	Checks    Checks `yaml:"checks" json:"checks"`
+}
+
+// Checks configures each check; a nil check is off.
+type Checks struct {
+	ErrorDelta *ErrorDelta `yaml:"error_delta" json:"error_delta,omitempty"`
+	MinTraffic *MinTraffic `yaml:"min_traffic" json:"min_traffic,omitempty"`
+	BurnRate   *BurnRate   `yaml:"burn_rate" json:"burn_rate,omitempty"`
+	Alerts     *Alerts     `yaml:"alerts" json:"alerts,omitempty"`
+	Freshness  *Freshness  `yaml:"freshness" json:"freshness,omitempty"`
+}
+
+// ErrorDelta compares the canary's error rate with the baseline's.
+type ErrorDelta struct {
+	// MarginPP is the tolerated regression in percentage points (default 0.5).
+	MarginPP float64 `yaml:"margin_pp" json:"margin_pp"`
+	// Alpha is the error rate of each one-sided rule (default 0.05).
+	Alpha float64 `yaml:"alpha" json:"alpha"`
+	// Method is "pocock" (default: group-sequential over the stage's
+	// looks) or "confidence_sequence" (open-ended).
+	Method string `yaml:"method" json:"method"`
+}
+
+// MinTraffic asks for a minimum of canary requests over the stage.
+type MinTraffic struct {
+	Requests float64 `yaml:"requests" json:"requests"`
+}
+
+// BurnRate checks the error-budget burn over multi-window pairs and the
+// budget remaining over the SLO period.
+type BurnRate struct {
+	// Windows default to the SRE workbook's page pairs: 1h/5m at 14.4 and
+	// 6h/30m at 6.
+	Windows []BurnWindow `yaml:"windows" json:"windows"`
+	// MinBudgetRemaining is the smallest budget fraction left (0..1) that
+	// still passes (default 0: budget not exhausted).
+	MinBudgetRemaining float64 `yaml:"min_budget_remaining" json:"min_budget_remaining"`
+}
+
+// BurnWindow is one long/short pair, both over Factor to fail.
+type BurnWindow struct {
+	Long   Duration `yaml:"long" json:"long"`
+	Short  Duration `yaml:"short" json:"short"`
+	Factor float64  `yaml:"factor" json:"factor"`
+}
+
+// Alerts fails the stage while page alerts fire for the service.
+type Alerts struct {
+	// Selector picks the alerts (default {severity="page"}); the service
+	// label is added to it.
+	Selector string `yaml:"selector" json:"selector"`
+	// ServiceLabel is the alert label holding the service name (default "service").
+	ServiceLabel string `yaml:"service_label" json:"service_label"`
+}
+
+// Freshness refuses stale or absent series.
+type Freshness struct {
+	// MaxAge is the oldest last sample that still counts as fresh (default 3m).
+	MaxAge Duration `yaml:"max_age" json:"max_age"`
+}
+
+// Duration is a time.Duration written as Prometheus durations: 30s, 5m, 1h, 7d.
+type Duration time.Duration

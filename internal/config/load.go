@@ -1,0 +1,142 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Load reads and validates a config file; secrets referenced by
+// token_file, token_env and dsn_env are resolved. A relative token_file is
+// read from the config file's folder.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, doc, err := parseConfig(path, data)
+	if err != nil {
+		return nil, err
+	}
+	r := resolver{
+		dir:       filepath.Dir(path),
+		lookupEnv: os.LookupEnv,
+		readFile:  os.ReadFile,
+		problems:  collector{file: path, doc: doc},
+	}
+	if err := r.resolve(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse validates config bytes; filename is used in messages. Secrets in
+// files and environment variables are left unresolved (see Load); inline
+// tokens are checked and copied to Token.Value.
+func Parse(filename string, data []byte) (*Config, error) {
+	c, _, err := parseConfig(filename, data)
+	return c, err
+}
+
+func parseConfig(filename string, data []byte) (*Config, *document, error) {
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, nil, Problems{decodeProblem(filename, nil, err)}
+	}
+	var c Config
+	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
+		return nil, nil, Problems{{File: filename, Message: "empty config"}}
+	}
+	if len(file.Docs) > 1 {
+		tk := file.Docs[1].Start
+		if tk == nil {
+			tk = file.Docs[1].Body.GetToken()
+		}
+		return nil, nil, Problems{{
+			File:    filename,
+			Line:    tk.Position.Line,
+			Column:  tk.Position.Column,
+			Message: fmt.Sprintf("expected one YAML document, found %d", len(file.Docs)),
+		}}
+	}
+	body := file.Docs[0].Body
+	doc := newDocument(body)
+	if err := yaml.NodeToValue(body, &c, yaml.Strict(), yaml.AllowDuplicateMapKey()); err != nil {
+		return nil, nil, Problems{decodeProblem(filename, doc, err)}
+	}
+	applyDefaults(&c, doc.set)
+	v := collector{file: filename, doc: doc}
+	validate(&c, &v)
+	if err := v.err(); err != nil {
+		return nil, nil, err
+	}
+	for i, t := range c.Tokens {
+		if t.Token != "" {
+			c.Tokens[i].Value = t.Token
+		}
+	}
+	return &c, doc, nil
+}
+
+// resolver reads the secrets a config refers to.
+type resolver struct {
+	dir       string
+	lookupEnv func(string) (string, bool)
+	readFile  func(string) ([]byte, error)
+	problems  collector
+}
+
+func (r *resolver) resolve(c *Config) error {
+	for i := range c.Tokens {
+		t := &c.Tokens[i]
+		path := fmt.Sprintf("tokens[%d]", i)
+		switch {
+		case t.TokenFile != "":
+			if v, ok := r.file(path+".token_file", t.TokenFile); ok {
+				t.Value = v
+				checkSecretLength(&r.problems, path+".token_file", "the secret in "+t.TokenFile, v)
+			}
+		case t.TokenEnv != "":
+			if v, ok := r.env(path+".token_env", t.TokenEnv); ok {
+				t.Value = v
+				checkSecretLength(&r.problems, path+".token_env", "the value of "+t.TokenEnv, v)
+			}
+		}
+	}
+	checkSecretsUnique(&r.problems, c.Tokens)
+	if c.Store.DSNEnv != "" {
+		if v, ok := r.env("store.dsn_env", c.Store.DSNEnv); ok {
+			c.Store.DSN = v
+		}
+	}
+	return r.problems.err()
+}
+
+func (r *resolver) file(path, name string) (string, bool) {
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(r.dir, name)
+	}
+	b, err := r.readFile(name)
+	if err != nil {
+		r.problems.addf(path, "%v", err)
+		return "", false
+	}
+	return strings.TrimSpace(string(b)), true
+}
+
+func (r *resolver) env(path, name string) (string, bool) {
+	v, ok := r.lookupEnv(name)
+	switch {
+	case !ok:
+		r.problems.addf(path, "environment variable %s is not set", name)
+		return "", false
+	case strings.TrimSpace(v) == "":
+		r.problems.addf(path, "environment variable %s is empty", name)
+		return "", false
+	}
+	return strings.TrimSpace(v), true
+}

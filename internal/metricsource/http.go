@@ -1,0 +1,217 @@
+package metricsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// DefaultTimeout bounds one query when a config leaves Timeout at zero.
+const DefaultTimeout = 30 * time.Second
+
+// HTTPConfig configures an HTTP source.
+type HTTPConfig struct {
+	// URL is the base of the Prometheus HTTP API, without /api/v1:
+	// http://prometheus:9090, http://thanos-query:10902,
+	// http://mimir:8080/prometheus (Mimir and Cortex serve the API under a
+	// prefix), http://victoriametrics:8428.
+	URL string
+	// Headers are sent with every request, for example X-Scope-OrgID for a
+	// Mimir or Cortex tenant.
+	Headers map[string]string
+	// BearerToken, when set, is sent as "Authorization: Bearer <token>".
+	BearerToken string
+	// Timeout bounds each query, both on the client (context deadline) and on
+	// the server (the timeout parameter). Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Client, when set, sends the requests; its Transport (or a fresh one when
+	// nil) is wrapped to add Headers and BearerToken. The Client itself is
+	// not modified.
+	Client *http.Client
+}
+
+func (c *HTTPConfig) defaults() error {
+	if c.URL == "" {
+		return errors.New("URL is required")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return fmt.Errorf("URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("URL %q: scheme must be http or https", c.URL)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("URL %q: host is missing", c.URL)
+	}
+	if c.Timeout < 0 {
+		return fmt.Errorf("timeout %s is negative", c.Timeout)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.BearerToken != "" {
+		for k := range c.Headers {
+			if http.CanonicalHeaderKey(k) == "Authorization" {
+				return errors.New("set either BearerToken or an Authorization header, not both")
+			}
+		}
+	}
+	return nil
+}
+
+// HTTP runs queries against a Prometheus HTTP API: Prometheus, Thanos,
+// Mimir, Cortex or VictoriaMetrics.
+//
+// Warnings in a response (Thanos reports partial responses this way) are
+// dropped; errors are always returned.
+type HTTP struct {
+	api       v1.API
+	timeout   time.Duration
+	server    v1.Option // the timeout parameter sent to the server
+	transport *headerTransport
+}
+
+// NewHTTP returns an HTTP source. It does not contact the server; call Ready.
+func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	client := &http.Client{}
+	if cfg.Client != nil {
+		c := *cfg.Client
+		client = &c
+	}
+	rt := client.Transport
+	if rt == nil {
+		rt = newTransport()
+	}
+	tr := newHeaderTransport(rt, cfg.Headers, cfg.BearerToken)
+	client.Transport = tr
+	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: client})
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return &HTTP{
+		api:       v1.NewAPI(c),
+		timeout:   cfg.Timeout,
+		server:    v1.WithTimeout(serverTimeout(cfg.Timeout)),
+		transport: tr,
+	}, nil
+}
+
+// serverTimeout rounds d down so that its String form parses as a Prometheus
+// duration: "1.5s" does not, "1s" and "500ms" do.
+func serverTimeout(d time.Duration) time.Duration {
+	if s := d.Truncate(time.Second); s > 0 {
+		return s
+	}
+	return max(d.Truncate(time.Millisecond), time.Millisecond)
+}
+
+// Query runs an instant query at ts. A scalar result (vector(1) is a vector,
+// but time() and 1+1 are scalars) comes back as a vector of one sample with
+// no labels. Any other result type than vector or scalar is an error.
+func (h *HTTP) Query(ctx context.Context, query string, ts time.Time) (model.Vector, error) {
+	if ts.IsZero() {
+		return nil, fmt.Errorf("query %q: evaluation time is zero", query)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	v, _, _, err := h.api.Query(ctx, query, ts, h.server)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", query, err)
+	}
+	return asVector(query, v)
+}
+
+// QueryRange runs a range query from start to end (inclusive) every step.
+// Any result type other than matrix is an error.
+func (h *HTTP) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (model.Matrix, error) {
+	if err := checkRange(query, start, end, step); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	r := v1.Range{Start: start, End: end, Step: step}
+	v, _, _, err := h.api.QueryRange(ctx, query, r, h.server)
+	if err != nil {
+		return nil, fmt.Errorf("range query %q: %w", query, err)
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("range query %q: got %s, want matrix", query, typeOf(v))
+	}
+	return m, nil
+}
+
+// readyQuery is the cheapest query every backend answers. /-/ready is not
+// served by Mimir under its API prefix nor by VictoriaMetrics the same way,
+// so Ready asks the query API itself.
+const readyQuery = "vector(1)"
+
+// Ready runs vector(1) at the server's current time, bounded by the
+// configured timeout, and checks the answer.
+func (h *HTTP) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	// A zero time leaves the evaluation time to the server's clock.
+	v, _, _, err := h.api.Query(ctx, readyQuery, time.Time{}, h.server)
+	if err != nil {
+		return fmt.Errorf("ready: %w", err)
+	}
+	vec, err := asVector(readyQuery, v)
+	if err != nil {
+		return fmt.Errorf("ready: %w", err)
+	}
+	if len(vec) != 1 || vec[0].Value != 1 {
+		return fmt.Errorf("ready: %s answered %v, want one sample of value 1", readyQuery, vec)
+	}
+	return nil
+}
+
+// Close releases idle connections.
+func (h *HTTP) Close() error {
+	h.transport.CloseIdleConnections()
+	return nil
+}
+
+// asVector accepts a vector, or a scalar as a vector of one unlabelled sample.
+func asVector(query string, v model.Value) (model.Vector, error) {
+	switch v := v.(type) {
+	case model.Vector:
+		return v, nil
+	case *model.Scalar:
+		return model.Vector{{Metric: model.Metric{}, Value: v.Value, Timestamp: v.Timestamp}}, nil
+	default:
+		return nil, fmt.Errorf("query %q: got %s, want vector or scalar", query, typeOf(v))
+	}
+}
+
+func typeOf(v model.Value) string {
+	if v == nil {
+		return "no result"
+	}
+	return v.Type().String()
+}
+
+func checkRange(query string, start, end time.Time, step time.Duration) error {
+	switch {
+	case start.IsZero() || end.IsZero():
+		return fmt.Errorf("range query %q: start and end are required", query)
+	case end.Before(start):
+		return fmt.Errorf("range query %q: end %s is before start %s", query, end.Format(time.RFC3339), start.Format(time.RFC3339))
+	case step <= 0:
+		return fmt.Errorf("range query %q: step %s is not positive", query, step)
+	}
+	return nil
+}
+
+var _ Source = (*HTTP)(nil)

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Limits of ListDecisions.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// sqlStore implements Store over database/sql for SQLite and PostgreSQL.
+type sqlStore struct {
+	db      *sql.DB
+	dialect *dialect
+	// appending holds one token while an append runs: appends in one
+	// process queue here instead of contending for the database lock.
+	appending chan struct{}
+}
+
+const decisionColumns = "seq, id, service, patch_id, stage, attempt, verdict, evaluated_at, body, prev_hash, hash"
+
+func (s *sqlStore) AppendDecision(ctx context.Context, d Decision) (Decision, error) {
+	d, err := s.appendDecision(ctx, d)
+	if err != nil {
+		return Decision{}, fmt.Errorf("store: append decision %q: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+func (s *sqlStore) appendDecision(ctx context.Context, d Decision) (Decision, error) {
+	if d.ID == "" {
+		return d, errors.New("empty id")
+	}
+	select {
+	case s.appending <- struct{}{}:
+	case <-ctx.Done():
+		return d, ctx.Err()
+	}
+	defer func() { <-s.appending }()
+
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return d, err
+	}
+	defer tx.Rollback()
+
+	var (
+		last int64
+		prev string
+	)
+	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		last, prev = 0, GenesisHash
+	case err != nil:
+		return d, fmt.Errorf("read chain head: %w", err)
+	}
+
+	d.Seq = last + 1
+	d.PrevHash = prev
+	d.EvaluatedAt = d.EvaluatedAt.UTC()
+	if d.Body == nil {
+		d.Body = []byte{}
+	}
+	d.Hash = decisionHash(d)
+
+	_, err = tx.ExecContext(ctx, s.dialect.rebind(
+		"INSERT INTO decisions ("+decisionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		d.Seq, d.ID, d.Service, d.PatchID, d.Stage, d.Attempt, d.Verdict,
+		formatTime(d.EvaluatedAt), d.Body, d.PrevHash, d.Hash)
+	if err != nil {
+		return d, err
+	}
+	if err := tx.Commit(); err != nil {
+		return d, fmt.Errorf("commit: %w", err)
+	}
+	return d, nil
+}
+
+func (s *sqlStore) GetDecision(ctx context.Context, id string) (Decision, error) {
+	row := s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+decisionColumns+" FROM decisions WHERE id = ?"), id)
+	d, err := scanDecision(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Decision{}, fmt.Errorf("store: get decision %q: %w", id, err)
+	}
+	return d, nil
+}
+
+func (s *sqlStore) ListDecisions(ctx context.Context, f Filter) ([]Decision, error) {
+	var (
+		where []string
+		args  []any
+	)
+	for _, c := range []struct{ column, value string }{
+		{"service", f.Service},
+		{"patch_id", f.PatchID},
+		{"stage", f.Stage},
+	} {
+		if c.value != "" {
+			where = append(where, c.column+" = ?")
+			args = append(args, c.value)
+		}
+	}
+	q := "SELECT " + decisionColumns + " FROM decisions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, limit(f.Limit))
+
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list decisions: %w", err)
+	}
+	defer rows.Close()
+	var ds []Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list decisions: %w", err)
+		}
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list decisions: %w", err)
+	}
+	return ds, nil
+}
+
+func limit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+func (s *sqlStore) EnsureAttempt(ctx context.Context, a Attempt) (Attempt, error) {
+	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
+		INSERT INTO stage_attempts (service, patch_id, stage, attempt, start, start_source, first_ask)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (service, patch_id, stage, attempt) DO NOTHING`),
+		a.Service, a.PatchID, a.Stage, a.Attempt,
+		formatTime(a.Start), a.StartSource, formatTime(a.FirstAsk))
+	if err != nil {
+		return Attempt{}, fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err)
+	}
+	stored, err := s.getAttempt(ctx, a.AttemptKey)
+	if err != nil {
+		return Attempt{}, fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err)
+	}
+	return stored, nil
+}
+
+func (s *sqlStore) SetOutcome(ctx context.Context, k AttemptKey, outcome string, look int) (Attempt, error) {
+	if outcome == "" {
+		return Attempt{}, fmt.Errorf("store: set outcome %v: empty outcome", k)
+	}
+	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
+		UPDATE stage_attempts SET outcome = ?, outcome_look = ?
+		WHERE service = ? AND patch_id = ? AND stage = ? AND attempt = ? AND outcome = ''`),
+		outcome, look, k.Service, k.PatchID, k.Stage, k.Attempt)
+	if err != nil {
+		return Attempt{}, fmt.Errorf("store: set outcome %v: %w", k, err)
+	}
+	a, err := s.getAttempt(ctx, k)
+	if err != nil {
+		return Attempt{}, fmt.Errorf("store: set outcome %v: %w", k, err)
+	}
+	return a, nil
+}
+
+func (s *sqlStore) getAttempt(ctx context.Context, k AttemptKey) (Attempt, error) {
+	a := Attempt{AttemptKey: k}
+	var start, firstAsk string
+	err := s.db.QueryRowContext(ctx, s.dialect.rebind(`
+		SELECT start, start_source, first_ask, outcome, outcome_look FROM stage_attempts
+		WHERE service = ? AND patch_id = ? AND stage = ? AND attempt = ?`),
+		k.Service, k.PatchID, k.Stage, k.Attempt,
+	).Scan(&start, &a.StartSource, &firstAsk, &a.Outcome, &a.OutcomeLook)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Attempt{}, ErrNotFound
+	}
+	if err != nil {
+		return Attempt{}, err
+	}
+	if a.Start, err = parseTime(start); err != nil {
+		return Attempt{}, fmt.Errorf("start: %w", err)
+	}
+	if a.FirstAsk, err = parseTime(firstAsk); err != nil {
+		return Attempt{}, fmt.Errorf("first_ask: %w", err)
+	}
+	return a, nil
+}
+
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Close() error {
+	return s.db.Close()
+}
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanDecision(r scanner) (Decision, error) {
+	d, evaluatedAt, err := scanRawDecision(r)
+	if err != nil {
+		return Decision{}, err
+	}
+	if d.EvaluatedAt, err = parseTime(evaluatedAt); err != nil {
+		return Decision{}, fmt.Errorf("decision %d: evaluated_at: %w", d.Seq, err)
+	}
+	return d, nil
+}
+
+// scanRawDecision scans a row of decisionColumns, leaving evaluated_at as
+// stored.
+func scanRawDecision(r scanner) (Decision, string, error) {
+	var (
+		d           Decision
+		evaluatedAt string
+	)
+	err := r.Scan(&d.Seq, &d.ID, &d.Service, &d.PatchID, &d.Stage, &d.Attempt, &d.Verdict,
+		&evaluatedAt, &d.Body, &d.PrevHash, &d.Hash)
+	if d.Body == nil {
+		d.Body = []byte{}
+	}
+	return d, evaluatedAt, err
+}
+
+func formatTime(t time.Time) string {
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,94 @@
+// Package store keeps what matters across requests and replicas: the
+// append-only, hash-chained decision log and the state of stage attempts.
+// SQLite is the default; PostgreSQL is for several replicas.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Decision is one recorded answer. Body is the full JSON answer as returned
+// to the client; the other fields are indexed copies.
+type Decision struct {
+	Seq         int64
+	ID          string
+	Service     string
+	PatchID     string
+	Stage       string
+	Attempt     string
+	Verdict     string
+	EvaluatedAt time.Time
+	Body        []byte
+	// PrevHash and Hash chain the log: Hash = sha256(PrevHash || canonical row).
+	PrevHash string
+	Hash     string
+}
+
+// Filter selects decisions; empty fields match all. Newest first.
+type Filter struct {
+	Service string
+	PatchID string
+	Stage   string
+	Limit   int
+}
+
+// AttemptKey names one stage attempt.
+type AttemptKey struct {
+	Service string
+	PatchID string
+	Stage   string
+	Attempt string
+}
+
+// Attempt is the stored state of a stage attempt.
+type Attempt struct {
+	AttemptKey
+	// Start is the start of the evaluation window and StartSource where it
+	// came from ("request", "event", "first_ask").
+	Start       time.Time
+	StartSource string
+	FirstAsk    time.Time
+	// Outcome is the sequential test's final verdict once reached
+	// ("go" or "no_go"; empty while undecided) and OutcomeLook the look
+	// at which it was reached.
+	Outcome     string
+	OutcomeLook int
+}
+
+// VerifyResult is the outcome of checking the hash chain.
+type VerifyResult struct {
+	Rows int64
+	// OK is false when a row's hash or link does not match; FirstBroken is
+	// then that row's sequence number and Problem says what is wrong.
+	OK          bool
+	FirstBroken int64
+	Problem     string
+	// Head is the hash of the last row (GenesisHash for an empty log).
+	// Keep a copy outside the database to notice rows cut from the end.
+	Head string
+}
+
+// Store is implemented by the SQLite and PostgreSQL stores.
+type Store interface {
+	// AppendDecision writes d at the end of the chain, durably, and returns
+	// it with Seq, PrevHash and Hash filled. Safe across replicas.
+	AppendDecision(ctx context.Context, d Decision) (Decision, error)
+	GetDecision(ctx context.Context, id string) (Decision, error)
+	ListDecisions(ctx context.Context, f Filter) ([]Decision, error)
+	Verify(ctx context.Context) (VerifyResult, error)
+
+	// EnsureAttempt returns the stored attempt for a.AttemptKey, creating it
+	// from a when absent (first writer wins across replicas).
+	EnsureAttempt(ctx context.Context, a Attempt) (Attempt, error)
+	// SetOutcome records the sequential test's final verdict for an attempt
+	// if none is recorded yet, and returns the attempt as stored.
+	SetOutcome(ctx context.Context, k AttemptKey, outcome string, look int) (Attempt, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}

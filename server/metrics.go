@@ -1,0 +1,78 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchgate/patchgate/gate"
+)
+
+// metrics are the server's own series. Their labels are bounded: service
+// and stage come from decisions, which exist only for configured services
+// and stages, and handler is a route or "other".
+type metrics struct {
+	decisions     *prometheus.CounterVec
+	decideSeconds *prometheus.HistogramVec
+	requests      *prometheus.CounterVec
+	paths         map[string]bool
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchgate_decisions_total",
+			Help: "Gate decisions answered, by service, stage and decision.",
+		}, []string{"service", "stage", "decision"}),
+		decideSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "patchgate_decision_duration_seconds",
+			Help:    "Time taken to evaluate a gate request, by decision (error when the gate failed).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"decision"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patchgate_http_requests_total",
+			Help: "HTTP requests answered, by handler and status code.",
+		}, []string{"handler", "code"}),
+	}
+	for _, c := range []prometheus.Collector{m.decisions, m.decideSeconds, m.requests} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observeDecision(d gate.Decision, elapsed time.Duration) {
+	m.decisions.WithLabelValues(d.Service, d.Stage, string(d.Decision)).Inc()
+	m.observeDecide(string(d.Decision), elapsed)
+}
+
+func (m *metrics) observeDecide(decision string, elapsed time.Duration) {
+	m.decideSeconds.WithLabelValues(decision).Observe(elapsed.Seconds())
+}
+
+// knownPaths records the routes that may appear as handler label values.
+func (m *metrics) knownPaths(routes []*echo.Route) {
+	m.paths = make(map[string]bool, len(routes))
+	for _, r := range routes {
+		m.paths[r.Path] = true
+	}
+}
+
+// instrument counts every answer. It hands errors to the error handler
+// itself so the status written is the one counted.
+func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		handler := c.Path()
+		if !s.metrics.paths[handler] {
+			handler = "other"
+		}
+		s.metrics.requests.WithLabelValues(handler, strconv.Itoa(c.Response().Status)).Inc()
+		return nil
+	}
+}

@@ -1,0 +1,149 @@
+// Package server is patchgate's HTTP API: POST /v1/gate, the decision log,
+// health, readiness and /metrics. Handlers are thin; the decisions are made
+// by a Gate and read from Decisions, both declared here so tests can fake them.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/patchgate/patchgate/gate"
+	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/store"
+)
+
+// DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Gate is what the server needs from the decision engine.
+type Gate interface {
+	Decide(ctx context.Context, req gate.Request) (gate.Decision, error)
+}
+
+// Decisions reads the audit log.
+type Decisions interface {
+	GetDecision(ctx context.Context, id string) (store.Decision, error)
+	ListDecisions(ctx context.Context, f store.Filter) ([]store.Decision, error)
+}
+
+// Config is what New needs.
+type Config struct {
+	Gate      Gate
+	Decisions Decisions
+	// Ready reports whether the server can answer (the metric source is
+	// reachable); nil means always ready. /readyz answers 503 with the
+	// error while it returns one.
+	Ready func(ctx context.Context) error
+	// Tokens are the accepted bearer tokens. With none, New fails unless
+	// InsecureNoAuth is set; configured tokens are always enforced.
+	Tokens         []config.Token
+	InsecureNoAuth bool
+	// Registry is served on /metrics; the server registers its metrics in it.
+	Registry *prometheus.Registry
+	// Logger defaults to discarding everything.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+}
+
+func (c *Config) defaults() error {
+	if c.Gate == nil {
+		return errors.New("gate is required")
+	}
+	if c.Decisions == nil {
+		return errors.New("decisions is required")
+	}
+	if c.Registry == nil {
+		return errors.New("registry is required")
+	}
+	if len(c.Tokens) == 0 && !c.InsecureNoAuth {
+		return errors.New("no tokens configured (set InsecureNoAuth to run without authentication)")
+	}
+	if c.MaxBodyBytes < 0 {
+		return fmt.Errorf("max body bytes must not be negative, got %d", c.MaxBodyBytes)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Ready == nil {
+		c.Ready = func(context.Context) error { return nil }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Server is the HTTP API.
+type Server struct {
+	gate         Gate
+	decisions    Decisions
+	ready        func(ctx context.Context) error
+	auth         *authenticator
+	metrics      *metrics
+	logger       *slog.Logger
+	maxBodyBytes int64
+	echo         *echo.Echo
+}
+
+// New checks cfg and builds the server with its routes.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	auth, err := newAuthenticator(cfg.Tokens, cfg.InsecureNoAuth)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	s := &Server{
+		gate:         cfg.Gate,
+		decisions:    cfg.Decisions,
+		ready:        cfg.Ready,
+		auth:         auth,
+		metrics:      m,
+		logger:       cfg.Logger,
+		maxBodyBytes: cfg.MaxBodyBytes,
+	}
+	s.echo = s.routes(cfg.Registry)
+	return s, nil
+}
+
+// Handler returns the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+
+	// The instrumentation is outermost so panics are counted as the 500s
+	// they become.
+	e.Use(s.instrument, middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: s.logPanic,
+	}))
+
+	gateScope := s.auth.require(config.ScopeGate)
+	e.POST("/v1/gate", s.handleGate, gateScope)
+	e.GET("/v1/decisions", s.handleListDecisions, gateScope)
+	e.GET("/v1/decisions/:id", s.handleGetDecision, gateScope)
+
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+
+	s.metrics.knownPaths(e.Routes())
+	return e
+}
