@@ -66,6 +66,7 @@ type Engine struct {
 }
 
 type cached struct {
+	attempt  store.Attempt
 	key      string // look key: attempt, look, revision
 	decision Decision
 }
@@ -126,9 +127,14 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	checks := svc.EffectiveChecks(stage)
 	rev := revision(svc, stage, checks)
 	key := store.AttemptKey{Service: svc.Name, PatchID: req.PatchID, Stage: stage.Name, Attempt: attempt}
-	at, err := e.cfg.Store.EnsureAttempt(ctx, store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
-	if err != nil {
-		return Decision{}, fmt.Errorf("load stage attempt: %w", err)
+	attemptID := fmt.Sprintf("%s\x00%s\x00%s\x00%s", key.Service, key.PatchID, key.Stage, key.Attempt)
+	at, known := e.attempt(attemptID)
+	if !known {
+		var err error
+		at, err = e.cfg.Store.EnsureAttempt(ctx, store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
+		if err != nil {
+			return Decision{}, fmt.Errorf("load stage attempt: %w", err)
+		}
 	}
 
 	evalAt := now.Add(-time.Duration(e.cfg.Policy.Source.EvaluationDelay))
@@ -137,7 +143,6 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	if evalAt.After(at.Start) {
 		k = min(int(evalAt.Sub(at.Start)/time.Minute), K)
 	}
-	attemptID := fmt.Sprintf("%s\x00%s\x00%s\x00%s", key.Service, key.PatchID, key.Stage, key.Attempt)
 	lookKey := fmt.Sprintf("%s\x00%d\x00%s", attemptID, k, rev)
 	if d, ok := e.cached(attemptID, lookKey); ok {
 		return d, nil
@@ -145,6 +150,15 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	v, err, _ := e.flights.Do(lookKey, func() (any, error) {
 		if d, ok := e.cached(attemptID, lookKey); ok {
 			return d, nil
+		}
+		if known {
+			// Another replica may have reached the sequential outcome
+			// since this one cached the attempt: read it again.
+			fresh, err := e.cfg.Store.EnsureAttempt(ctx, at)
+			if err != nil {
+				return Decision{}, fmt.Errorf("load stage attempt: %w", err)
+			}
+			at = fresh
 		}
 		// The evaluation belongs to every caller waiting on it: one
 		// caller going away must not cancel it for the others.
@@ -169,7 +183,8 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 		if err := e.record(ectx, &d); err != nil {
 			return Decision{}, err
 		}
-		e.remember(attemptID, lookKey, d)
+		at.Outcome, at.OutcomeLook = l.outcome, l.outcomeLook
+		e.remember(attemptID, lookKey, at, d)
 		return d, nil
 	})
 	if err != nil {
@@ -229,9 +244,11 @@ func (e *Engine) evaluate(ctx context.Context, l *look, cfg config.Checks, req R
 	for _, r := range results {
 		if r.outcome != "" && l.outcome == "" {
 			key := store.AttemptKey{Service: l.service.Name, PatchID: req.PatchID, Stage: l.stage.Name, Attempt: l.vars.Attempt}
-			if _, err := e.cfg.Store.SetOutcome(ctx, key, r.outcome, max(l.k, 1)); err != nil {
+			stored, err := e.cfg.Store.SetOutcome(ctx, key, r.outcome, max(l.k, 1))
+			if err != nil {
 				return Decision{}, fmt.Errorf("store sequential outcome: %w", err)
 			}
+			l.outcome, l.outcomeLook = stored.Outcome, stored.OutcomeLook
 		}
 	}
 	return Decision{
@@ -280,6 +297,14 @@ func (e *Engine) record(ctx context.Context, d *Decision) error {
 	return nil
 }
 
+// attempt returns the stage attempt as last read from the store.
+func (e *Engine) attempt(attemptID string) (store.Attempt, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.cache[attemptID]
+	return c.attempt, ok
+}
+
 func (e *Engine) cached(attemptID, lookKey string) (Decision, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -290,7 +315,7 @@ func (e *Engine) cached(attemptID, lookKey string) (Decision, bool) {
 	return c.decision, true
 }
 
-func (e *Engine) remember(attemptID, lookKey string, d Decision) {
+func (e *Engine) remember(attemptID, lookKey string, at store.Attempt, d Decision) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.cache[attemptID]; !ok && len(e.cache) >= e.cfg.CacheSize {
@@ -304,7 +329,7 @@ func (e *Engine) remember(attemptID, lookKey string, d Decision) {
 		}
 		delete(e.cache, oldest)
 	}
-	e.cache[attemptID] = cached{key: lookKey, decision: d}
+	e.cache[attemptID] = cached{attempt: at, key: lookKey, decision: d}
 }
 
 // revision is a short hash of the effective policy of a stage.

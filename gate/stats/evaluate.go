@@ -26,8 +26,6 @@ type Test struct {
 	Rho               float64
 	MinMinutes        int     // default 3
 	MinExpectedErrors float64 // default 5
-
-	plainEmp bool // dev only
 }
 
 func (t Test) withDefaults() Test {
@@ -117,8 +115,21 @@ func (t Test) Evaluate(minutes []Minute, look int) Result {
 			r.Gamma = (pc*(1-pc)*(1-2*pc)*s.a2 - pb*(1-pb)*(1-2*pb)*s.b2) / math.Pow(r.VBin, 1.5)
 		}
 	}
+	// V = max(VBin, EmpFactor·VEmp): EmpFactor widens the empirical
+	// variance for its few degrees of freedom, so that S/√V crosses the
+	// look's bound (z on the normal scale) no more often than a normal
+	// statistic would: EmpFactor = (t_ν⁻¹(1−Φ(z))/z)², ν = DF.
 	r.DF = s.df
-	t.variance(&r)
+	var z float64
+	r.Bound, z = t.bound(r.Look, math.Max(r.VBin, r.VEmp))
+	r.EmpFactor = 1
+	if r.VEmp > 0 {
+		r.EmpFactor = studentFactor(r.DF, z)
+	}
+	r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
+	if r.V > 0 {
+		r.Z = r.S / math.Sqrt(r.V)
+	}
 
 	if !ok || r.Minutes < t.MinMinutes || !(r.ExpectedCanaryErrors >= t.MinExpectedErrors) {
 		r.Outcome = NotEnoughData
@@ -161,27 +172,15 @@ func (t Test) confidenceSequence(r *Result) {
 	r.Outcome = decide(r.LnMNoGo >= r.Bound, r.LnMGo >= r.Bound)
 }
 
-// variance sets V = max(VBin, EmpFactor·VEmp) and Z = S/√V. EmpFactor
-// widens the empirical variance for its few degrees of freedom: it is
-// (t_ν⁻¹(q)/z)², where z is the normal-scale bound of the current look,
-// q = 1−Φ(z) its tail and t_ν⁻¹(q) the matching Student-t quantile.
-func (t Test) variance(r *Result) {
-	var z float64
+// bound returns the look's bound, b_k or ln(1/α) for the confidence
+// sequence, and the same bound on the scale of Z at variance v.
+func (t Test) bound(look int, v float64) (bound, z float64) {
 	if t.Looks > 0 {
-		r.Bound = boundaries.get(t.Looks, t.Alpha)[r.Look-1]
-		z = r.Bound
-	} else {
-		r.Bound = -math.Log(t.Alpha)
-		z = csNormalBound(math.Max(r.VBin, r.VEmp), t.Rho, r.Bound)
+		b := boundaries.get(t.Looks, t.Alpha)[look-1]
+		return b, b
 	}
-	r.EmpFactor = 1
-	if !t.plainEmp && r.VEmp > 0 && z > 0 {
-		r.EmpFactor = studentFactor(r.DF, z)
-	}
-	r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
-	if r.V > 0 {
-		r.Z = r.S / math.Sqrt(r.V)
-	}
+	b := -math.Log(t.Alpha)
+	return b, csNormalBound(v, t.Rho, b)
 }
 
 func decide(noGo, goOn bool) Outcome {

@@ -7,7 +7,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// arm describes one arm's traffic and error rate over a simulated stage.
+// scenario describes a simulated stage: both arms' traffic and error rates.
 type scenario struct {
 	name string
 	// Mean requests per minute before and from minute shiftAt on.

@@ -1,5 +1,11 @@
 // Package config is the patchgate.yaml model: loading, defaults and
 // validation with errors that name the file, line and field.
+//
+// Parse decodes strictly (an unknown field is an error), fills the defaults
+// documented on each field where the file leaves the field out (or null), and
+// then reports every problem at once as Problems. A field written with an
+// explicit zero or empty value is not defaulted: validation reports it.
+// Load does the same for a file and resolves the secrets it refers to.
 package config
 
 import (
@@ -28,13 +34,16 @@ type Config struct {
 type Source struct {
 	// Type is "prometheus" (any Prometheus HTTP API: Prometheus, Thanos,
 	// Mimir, VictoriaMetrics) or "embedded" (the demo's local TSDB).
+	// Required, no default.
 	Type string `yaml:"type" json:"type"`
 	// URL is the API root, e.g. http://prometheus:9090 or
-	// http://mimir:8080/prometheus (no trailing /api/v1).
+	// http://mimir:8080/prometheus (no trailing /api/v1). Required for
+	// "prometheus".
 	URL string `yaml:"url" json:"url,omitempty"`
 	// Headers are sent with every query (e.g. X-Scope-OrgID for Mimir).
 	Headers map[string]string `yaml:"headers" json:"-"`
-	// BearerTokenFile, when set, is read at start and sent as Authorization.
+	// BearerTokenFile, when set, is read at start and sent as Authorization
+	// (by the metric source; Load does not read it).
 	BearerTokenFile string `yaml:"bearer_token_file" json:"-"`
 	// Timeout bounds one query (default 10s).
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
@@ -49,31 +58,40 @@ type Store struct {
 	Driver string `yaml:"driver" json:"driver"`
 	// DSN is a file path for sqlite (default "patchgate.db") or a
 	// PostgreSQL connection string; DSNEnv names an environment variable
-	// holding it instead.
+	// holding it instead (Load resolves it into DSN). Postgres needs one
+	// of the two.
 	DSN    string `yaml:"dsn" json:"-"`
 	DSNEnv string `yaml:"dsn_env" json:"-"`
 }
 
-// Token is one API bearer token. Exactly one of Token, TokenFile, TokenEnv.
+// Token is one API bearer token. Exactly one of Token, TokenFile, TokenEnv;
+// the secret must be at least 16 characters and differ from the others'.
 type Token struct {
-	Name      string   `yaml:"name"`
-	Token     string   `yaml:"token"`
-	TokenFile string   `yaml:"token_file"`
-	TokenEnv  string   `yaml:"token_env"`
-	Scopes    []string `yaml:"scopes"`
-	// Value is the resolved secret (filled by Load, never serialised).
+	// Name is unique and names the caller in the audit log.
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"`
+	// TokenFile is read relative to the config file's folder; surrounding
+	// white space is dropped.
+	TokenFile string `yaml:"token_file"`
+	TokenEnv  string `yaml:"token_env"`
+	// Scopes are ScopeGate, ScopeEvents, ScopeOverride and ScopeAdmin; at
+	// least one. ScopeAdmin carries all the others (see Has).
+	Scopes []string `yaml:"scopes"`
+	// Value is the resolved secret (filled by Parse for an inline token,
+	// by Load for all; never serialised).
 	Value string `yaml:"-"`
 }
 
 // Service is one service the gate decides for.
 type Service struct {
+	// Name is unique and matches [a-zA-Z0-9_.-]+.
 	Name string `yaml:"name" json:"name"`
 	// Team owns the service (used in alert labels later).
 	Team string `yaml:"team" json:"team,omitempty"`
 	SLI  SLI    `yaml:"sli" json:"sli"`
 	SLO  SLO    `yaml:"slo" json:"slo"`
 	// Checks are the service's default checks; a stage's checks replace
-	// them check by check.
+	// them check by check (see EffectiveChecks).
 	Checks Checks  `yaml:"checks" json:"checks"`
 	Stages []Stage `yaml:"stages" json:"stages"`
 }
@@ -95,7 +113,8 @@ type SLI struct {
 
 // SLO is the service objective.
 type SLO struct {
-	// Objective in percent, e.g. 99.9 (as in Sloth).
+	// Objective in percent, e.g. 99.9 (as in Sloth); required, between 0
+	// and 100 exclusive.
 	Objective float64 `yaml:"objective" json:"objective"`
 	// Period is the SLO period (default 30d).
 	Period Duration `yaml:"period" json:"period"`
@@ -103,18 +122,24 @@ type SLO struct {
 
 // Stage is one step of a rollout (canary, 25%, 50%, 100% ...).
 type Stage struct {
+	// Name is unique within the service.
 	Name string `yaml:"name" json:"name"`
-	// MaxWait is how long the stage may stay inconclusive (default 60m).
-	// It also fixes the number of looks of the sequential test: one per
-	// minute.
+	// MaxWait is how long the stage may stay inconclusive (default 60m;
+	// whole minutes from 3m to 24h). It also fixes the number of looks of
+	// the sequential test: one per minute.
 	MaxWait Duration `yaml:"max_wait" json:"max_wait"`
 	// OnTimeout is the answer once MaxWait has passed inconclusive:
 	// "no_go" (default) or "go".
 	OnTimeout string `yaml:"on_timeout" json:"on_timeout"`
-	Checks    Checks `yaml:"checks" json:"checks"`
+	// Checks replace the service's checks one by one: a check set here
+	// replaces the service's whole check, and the fields it leaves out take
+	// their defaults, not the service's values.
+	Checks Checks `yaml:"checks" json:"checks"`
 }
 
-// Checks configures each check; a nil check is off.
+// Checks configures each check; a nil check is off. Parse never turns a
+// check on: `freshness: {}` turns it on with its defaults, and a check
+// written with an empty (null) value is an error, as it reads like "on".
 type Checks struct {
 	ErrorDelta *ErrorDelta `yaml:"error_delta" json:"error_delta,omitempty"`
 	MinTraffic *MinTraffic `yaml:"min_traffic" json:"min_traffic,omitempty"`
@@ -125,9 +150,11 @@ type Checks struct {
 
 // ErrorDelta compares the canary's error rate with the baseline's.
 type ErrorDelta struct {
-	// MarginPP is the tolerated regression in percentage points (default 0.5).
+	// MarginPP is the tolerated regression in percentage points (default
+	// 0.5; between 0 and 100 exclusive).
 	MarginPP float64 `yaml:"margin_pp" json:"margin_pp"`
-	// Alpha is the error rate of each one-sided rule (default 0.05).
+	// Alpha is the error rate of each one-sided rule (default 0.05; between
+	// 0 and 0.5 exclusive).
 	Alpha float64 `yaml:"alpha" json:"alpha"`
 	// Method is "pocock" (default: group-sequential over the stage's
 	// looks) or "confidence_sequence" (open-ended).
@@ -136,6 +163,7 @@ type ErrorDelta struct {
 
 // MinTraffic asks for a minimum of canary requests over the stage.
 type MinTraffic struct {
+	// Requests is required and greater than 0 (no default).
 	Requests float64 `yaml:"requests" json:"requests"`
 }
 
@@ -145,12 +173,13 @@ type BurnRate struct {
 	// Windows default to the SRE workbook's page pairs: 1h/5m at 14.4 and
 	// 6h/30m at 6.
 	Windows []BurnWindow `yaml:"windows" json:"windows"`
-	// MinBudgetRemaining is the smallest budget fraction left (0..1) that
-	// still passes (default 0: budget not exhausted).
+	// MinBudgetRemaining is the smallest budget fraction left (0 to below
+	// 1) that still passes (default 0: budget not exhausted).
 	MinBudgetRemaining float64 `yaml:"min_budget_remaining" json:"min_budget_remaining"`
 }
 
-// BurnWindow is one long/short pair, both over Factor to fail.
+// BurnWindow is one long/short pair, both over Factor to fail;
+// Long > Short > 0 and Factor > 0.
 type BurnWindow struct {
 	Long   Duration `yaml:"long" json:"long"`
 	Short  Duration `yaml:"short" json:"short"`
@@ -172,5 +201,6 @@ type Freshness struct {
 	MaxAge Duration `yaml:"max_age" json:"max_age"`
 }
 
-// Duration is a time.Duration written as Prometheus durations: 30s, 5m, 1h, 7d.
+// Duration is a time.Duration written as Prometheus durations: 30s, 5m, 1h,
+// 7d, 1w. It reads and writes that form in YAML and JSON.
 type Duration time.Duration

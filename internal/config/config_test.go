@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -87,7 +88,7 @@ func TestBadConfigs(t *testing.T) {
 		}},
 		{"source_no_url.bad.yml", []string{
 			`source_no_url.bad.yml:1:1: source.url: required when type is prometheus`,
-			`source_no_url.bad.yml:3:1: store: postgres needs dsn or dsn_env`,
+			`source_no_url.bad.yml:3:1: store.dsn: postgres needs dsn or dsn_env`,
 		}},
 		{"store_dsn.bad.yml", []string{
 			`store_dsn.bad.yml:1:1: source.type: required: one of prometheus, embedded`,
@@ -362,5 +363,21 @@ func TestProblemError(t *testing.T) {
 		if got := c.p.Error(); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
 		}
+	}
+}
+
+// TestParseNestedAliases guards against a "billion laughs": ten aliases of
+// ten aliases, nine deep, must not be expanded while looking up fields.
+func TestParseNestedAliases(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("source:\n  type: embedded\n  headers:\n    x0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		refs := strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10)
+		fmt.Fprintf(&b, "    x%d: &a%d [%s]\n", i, i, strings.TrimSuffix(refs, ", "))
+	}
+	_, err := Parse("laughs.yml", []byte(b.String()))
+	want := "laughs.yml:4:13: source.headers.x0: expected a string, got a list"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }

@@ -2,112 +2,53 @@ package config
 
 import (
 	"fmt"
-	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 )
 
-// maxAliasDepth bounds alias resolution while indexing (aliases of aliases).
+// maxAliasDepth bounds how deep aliases of aliases are followed.
 const maxAliasDepth = 32
 
-// document indexes a parsed YAML document by field path, such as
-// services[1].stages[0].checks.error_delta.margin_pp, so that problems found
-// after decoding point at the line they come from.
+// document finds the values of a parsed YAML document by field path, such
+// as services[1].stages[0].checks.error_delta.margin_pp, so that defaults
+// apply only to fields left out and problems found after decoding point at
+// the line they come from. Paths are followed through anchors, aliases and
+// merge keys (<<) on demand, so nested aliases cost nothing up front.
 type document struct {
-	nodes map[string]docNode
-	order []string // paths in document order
+	root    ast.Node
+	anchors map[string]ast.Node
 }
 
-// docNode is one indexed value. key is nil for list items.
-type docNode struct {
-	key   *token.Token
-	value ast.Node
-}
-
-func newDocument(body ast.Node) *document {
-	d := &document{nodes: map[string]docNode{}}
-	if body != nil {
-		d.walk("", nil, body, map[string]ast.Node{}, 0)
+func newDocument(root ast.Node) *document {
+	d := &document{root: root, anchors: map[string]ast.Node{}}
+	if root != nil {
+		ast.Walk(anchorCollector(d.anchors), root)
 	}
 	return d
 }
 
-// walk records node at path and descends into it. A path recorded before
-// is replaced with everything under it: go-yaml decodes mapping keys in
-// order, the last one winning, and merged keys (<<) are no exception.
-func (d *document) walk(path string, key *token.Token, node ast.Node, anchors map[string]ast.Node, depth int) {
-	if path != "" {
-		d.forget(path)
-		d.nodes[path] = docNode{key: key, value: node}
-		d.order = append(d.order, path)
-	}
-	d.walkChildren(path, node, anchors, depth)
-}
+type anchorCollector map[string]ast.Node
 
-// forget drops path and every path under it.
-func (d *document) forget(path string) {
-	if _, ok := d.nodes[path]; !ok {
-		return
+func (c anchorCollector) Visit(node ast.Node) ast.Visitor {
+	if a, ok := node.(*ast.AnchorNode); ok {
+		c[a.Name.GetToken().Value] = a.Value
 	}
-	d.order = slices.DeleteFunc(d.order, func(p string) bool {
-		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
-			delete(d.nodes, p)
-			return true
-		}
-		return false
-	})
-}
-
-func (d *document) walkChildren(path string, node ast.Node, anchors map[string]ast.Node, depth int) {
-	switch n := node.(type) {
-	case *ast.AnchorNode:
-		anchors[n.Name.GetToken().Value] = n.Value
-		d.walkChildren(path, n.Value, anchors, depth)
-	case *ast.TagNode:
-		d.walkChildren(path, n.Value, anchors, depth)
-	case *ast.AliasNode:
-		if target, ok := anchors[n.Value.GetToken().Value]; ok && depth < maxAliasDepth {
-			d.walkChildren(path, target, anchors, depth+1)
-		}
-	case *ast.MappingNode:
-		d.walkMapping(path, n.Values, anchors, depth)
-	case *ast.MappingValueNode:
-		d.walkMapping(path, []*ast.MappingValueNode{n}, anchors, depth)
-	case *ast.SequenceNode:
-		for i, v := range n.Values {
-			d.walk(fmt.Sprintf("%s[%d]", path, i), nil, v, anchors, depth)
-		}
-	}
-}
-
-func (d *document) walkMapping(path string, values []*ast.MappingValueNode, anchors map[string]ast.Node, depth int) {
-	for _, mv := range values {
-		if _, ok := mv.Key.(*ast.MergeKeyNode); !ok {
-			d.walk(joinPath(path, mv.Key.GetToken().Value), mv.Key.GetToken(), mv.Value, anchors, depth)
-			continue
-		}
-		if s, ok := mv.Value.(*ast.SequenceNode); ok {
-			for _, v := range s.Values {
-				d.walkChildren(path, v, anchors, depth)
-			}
-			continue
-		}
-		d.walkChildren(path, mv.Value, anchors, depth)
-	}
+	return c
 }
 
 // set reports whether path is written in the file with a value other than null.
 func (d *document) set(path string) bool {
-	n, ok := d.nodes[path]
-	return ok && !isNull(n.value)
+	_, value, ok := d.lookup(path)
+	return ok && !d.isNull(value)
 }
 
 // null reports whether path is written in the file with an empty (null) value.
 func (d *document) null(path string) bool {
-	n, ok := d.nodes[path]
-	return ok && isNull(n.value)
+	_, value, ok := d.lookup(path)
+	return ok && d.isNull(value)
 }
 
 // position is where path is written: its key, or the start of a list item.
@@ -115,37 +56,142 @@ func (d *document) null(path string) bool {
 // with no written parent at all gets line 0.
 func (d *document) position(path string) (line, column int) {
 	for p := path; p != ""; p = parentPath(p) {
-		n, ok := d.nodes[p]
+		key, value, ok := d.lookup(p)
 		if !ok {
 			continue
 		}
-		tk := n.key
+		tk := key
 		if tk == nil {
-			tk = startToken(n.value)
+			tk = startToken(value)
 		}
 		return tk.Position.Line, tk.Position.Column
 	}
 	return 0, 0
 }
 
-// pathAt returns the path of the key or value written at line:column, the
-// first in document order, or "" if none is there.
+// lookup follows path from the root. key is nil for a list item.
+func (d *document) lookup(path string) (key *token.Token, value ast.Node, ok bool) {
+	if d.root == nil || path == "" {
+		return nil, nil, false
+	}
+	value = d.root
+	for _, step := range splitSteps(path) {
+		if step.index >= 0 {
+			seq, isSeq := d.resolve(value, 0).(*ast.SequenceNode)
+			if !isSeq || step.index >= len(seq.Values) {
+				return nil, nil, false
+			}
+			key, value = nil, seq.Values[step.index]
+			continue
+		}
+		if key, value, ok = d.field(value, step.field, 0); !ok {
+			return nil, nil, false
+		}
+	}
+	return key, value, true
+}
+
+// field finds name in the mapping node. As go-yaml decodes, keys count in
+// order, the last one winning, merged keys (<<) included.
+func (d *document) field(node ast.Node, name string, depth int) (key *token.Token, value ast.Node, ok bool) {
+	if depth > maxAliasDepth {
+		return nil, nil, false
+	}
+	var values []*ast.MappingValueNode
+	switch m := d.resolve(node, depth).(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	default:
+		return nil, nil, false
+	}
+	for _, mv := range values {
+		if _, merge := mv.Key.(*ast.MergeKeyNode); !merge {
+			if mv.Key.GetToken().Value == name {
+				key, value, ok = mv.Key.GetToken(), mv.Value, true
+			}
+			continue
+		}
+		merged := []ast.Node{mv.Value}
+		if s, isSeq := d.resolve(mv.Value, depth).(*ast.SequenceNode); isSeq {
+			merged = s.Values
+		}
+		for _, m := range merged {
+			if k, v, found := d.field(m, name, depth+1); found {
+				key, value, ok = k, v, true
+			}
+		}
+	}
+	return key, value, ok
+}
+
+// resolve looks through anchors, tags and aliases to the value itself.
+func (d *document) resolve(node ast.Node, depth int) ast.Node {
+	for ; depth <= maxAliasDepth; depth++ {
+		switch n := node.(type) {
+		case *ast.AnchorNode:
+			node = n.Value
+		case *ast.TagNode:
+			node = n.Value
+		case *ast.AliasNode:
+			target, ok := d.anchors[n.Value.GetToken().Value]
+			if !ok {
+				return nil
+			}
+			node = target
+		default:
+			return node
+		}
+	}
+	return nil
+}
+
+func (d *document) isNull(node ast.Node) bool {
+	n := d.resolve(node, 0)
+	return n == nil || n.Type() == ast.NullType
+}
+
+// pathAt returns the path of the key or value written at line:column, or
+// "" if none is there. Values written once under an anchor are found at
+// the anchor's path.
 func (d *document) pathAt(line, column int) string {
 	at := func(tk *token.Token) bool {
 		return tk != nil && tk.Position.Line == line && tk.Position.Column == column
 	}
-	for _, p := range d.order {
-		if at(d.nodes[p].key) {
-			return p
+	var found string
+	var visit func(path string, key *token.Token, node ast.Node)
+	visit = func(path string, key *token.Token, node ast.Node) {
+		if found != "" || node == nil {
+			return
+		}
+		if path != "" && (at(key) || at(node.GetToken()) || at(startToken(node))) {
+			found = path
+			return
+		}
+		switch n := node.(type) {
+		case *ast.AnchorNode:
+			visit(path, nil, n.Value)
+		case *ast.TagNode:
+			visit(path, nil, n.Value)
+		case *ast.MappingNode:
+			for _, mv := range n.Values {
+				if _, merge := mv.Key.(*ast.MergeKeyNode); merge {
+					visit(path, nil, mv.Value)
+					continue
+				}
+				visit(joinPath(path, mv.Key.GetToken().Value), mv.Key.GetToken(), mv.Value)
+			}
+		case *ast.MappingValueNode:
+			visit(joinPath(path, n.Key.GetToken().Value), n.Key.GetToken(), n.Value)
+		case *ast.SequenceNode:
+			for i, v := range n.Values {
+				visit(fmt.Sprintf("%s[%d]", path, i), nil, v)
+			}
 		}
 	}
-	for _, p := range d.order {
-		n := d.nodes[p]
-		if at(n.value.GetToken()) || at(startToken(n.value)) {
-			return p
-		}
-	}
-	return ""
+	visit("", nil, d.root)
+	return found
 }
 
 // startToken is the first token of node as a reader sees it: the first key
@@ -171,19 +217,6 @@ func startToken(node ast.Node) *token.Token {
 	return node.GetToken()
 }
 
-func isNull(node ast.Node) bool {
-	for {
-		switch n := node.(type) {
-		case *ast.AnchorNode:
-			node = n.Value
-		case *ast.TagNode:
-			node = n.Value
-		default:
-			return node == nil || node.Type() == ast.NullType
-		}
-	}
-}
-
 // describeNode names a YAML value for messages: a mapping, a list, or the
 // scalar as written.
 func describeNode(node ast.Node) string {
@@ -196,6 +229,33 @@ func describeNode(node ast.Node) string {
 		return "nothing"
 	}
 	return fmt.Sprintf("%q", node.GetToken().Value)
+}
+
+// step is one part of a path: a field name, or a list index (field "").
+type step struct {
+	field string
+	index int // -1 for a field
+}
+
+// splitSteps splits services[1].sli into services, [1], sli.
+func splitSteps(path string) []step {
+	var steps []step
+	for part := range strings.SplitSeq(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if name != "" {
+			steps = append(steps, step{field: name, index: -1})
+		}
+		for rest != "" {
+			num, after, _ := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(num)
+			if err != nil {
+				i = 1 << 30 // not an index: matches nothing
+			}
+			steps = append(steps, step{index: i})
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return steps
 }
 
 func joinPath(path, field string) string {

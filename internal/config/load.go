@@ -47,7 +47,6 @@ func parseConfig(filename string, data []byte) (*Config, *document, error) {
 	if err != nil {
 		return nil, nil, Problems{decodeProblem(filename, nil, err)}
 	}
-	var c Config
 	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
 		return nil, nil, Problems{{File: filename, Message: "empty config"}}
 	}
@@ -65,6 +64,9 @@ func parseConfig(filename string, data []byte) (*Config, *document, error) {
 	}
 	body := file.Docs[0].Body
 	doc := newDocument(body)
+	var c Config
+	// The parser has refused real duplicate keys already; the decoder's own
+	// check would also refuse a key that overrides a merged one (<<).
 	if err := yaml.NodeToValue(body, &c, yaml.Strict(), yaml.AllowDuplicateMapKey()); err != nil {
 		return nil, nil, Problems{decodeProblem(filename, doc, err)}
 	}

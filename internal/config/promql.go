@@ -9,7 +9,7 @@ import (
 	"text/template"
 	"text/template/parse"
 
-	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
@@ -56,7 +56,7 @@ func checkTrackSelector(s string) (string, error) {
 	}
 	norm := make([]string, 0, len(ms))
 	for _, m := range ms {
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			return "", errors.New("must hold label matchers only, not a metric name: it is added to every series the SLI queries read")
 		}
 		if err := checkTrackTemplate(m.Name, m.Value); err != nil {

@@ -54,7 +54,7 @@ func validateStore(s *Store, p *collector) {
 	case s.DSN != "" && s.DSNEnv != "":
 		p.addf("store.dsn_env", "set only one of dsn and dsn_env")
 	case s.Driver == "postgres" && s.DSN == "" && s.DSNEnv == "":
-		p.addf("store", "postgres needs dsn or dsn_env")
+		p.addf("store.dsn", "postgres needs dsn or dsn_env")
 	case s.Driver == "sqlite" && s.DSN == "" && s.DSNEnv == "":
 		p.addf("store.dsn", "must not be empty")
 	}
