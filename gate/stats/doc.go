@@ -30,7 +30,7 @@
 // EmpFactor is this package's addition to the reference. With few
 // minutes, VEmp has few degrees of freedom and S/√VEmp is Student-t rather
 // than normal; taking it as normal gave false no_go rates of 9–10% and
-// false go rates up to 24% at the margin (α = 5%, simulated) under
+// false go rates up to 14% at the margin (α = 5%, simulated) under
 // beta-binomial errors and after a shared error step that coincided with
 // a traffic shift. EmpFactor = (t_ν⁻¹(q)/z)², where z
 // is the look's bound on the normal scale, q = 1−Φ(z) and ν the effective

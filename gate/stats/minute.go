@@ -41,7 +41,7 @@ type sums struct {
 	a, b, a2, b2     float64 // Σ w(1−π), Σ wπ, Σ w(1−π)², Σ wπ²
 	dhat             float64 // Σ Z_s / Σ w_s
 	vemp             float64 // t'/(t'−1)·Σ (Z_s − w_s·D̂)²
-	df               float64 // effective degrees of freedom of vemp
+	df               float64 // (Σv_s)²/Σv_s² − 1 ≤ t'−1, v_s = w_s·p̄_s(1−p̄_s) at the minute's pooled rate
 }
 
 func accumulate(minutes []Minute) sums {

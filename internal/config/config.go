@@ -135,6 +135,9 @@ type Stage struct {
 	// replaces the service's whole check, and the fields it leaves out take
 	// their defaults, not the service's values.
 	Checks Checks `yaml:"checks" json:"checks"`
+	// Disable switches off service checks for this stage by name, e.g.
+	// [error_delta, min_traffic] at 100%, where no baseline is left.
+	Disable []string `yaml:"disable" json:"disable,omitempty"`
 }
 
 // Checks configures each check; a nil check is off. Parse never turns a

@@ -35,6 +35,20 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 		c.BurnRate = override(c.BurnRate, st.BurnRate)
 		c.Alerts = override(c.Alerts, st.Alerts)
 		c.Freshness = override(c.Freshness, st.Freshness)
+		for _, name := range stage.Disable {
+			switch name {
+			case "error_delta":
+				c.ErrorDelta = nil
+			case "min_traffic":
+				c.MinTraffic = nil
+			case "burn_rate":
+				c.BurnRate = nil
+			case "alerts":
+				c.Alerts = nil
+			case "freshness":
+				c.Freshness = nil
+			}
+		}
 	}
 	c.ErrorDelta = clone(c.ErrorDelta)
 	c.MinTraffic = clone(c.MinTraffic)

@@ -138,6 +138,11 @@ func validateStages(stages []Stage, path string, p *collector) {
 			p.addf(sp+".on_timeout", "must be one of %s, got %q", strings.Join(onTimeouts, ", "), st.OnTimeout)
 		}
 		validateChecks(&st.Checks, sp+".checks", p)
+		for j, name := range st.Disable {
+			if !slices.Contains(checkNames, name) {
+				p.addf(fmt.Sprintf("%s.disable[%d]", sp, j), "unknown check %q; checks are %s", name, strings.Join(checkNames, ", "))
+			}
+		}
 	}
 }
 

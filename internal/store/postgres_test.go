@@ -45,15 +45,8 @@ func newPostgresBackend(t *testing.T, dsn string) backend {
 		t.Fatal(err)
 	}
 	return backend{
-		open: func(t *testing.T) Store {
-			t.Helper()
-			s, err := Open(t.Context(), "postgres", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
+		driver: "postgres",
+		dsn:    dsn,
 		// The table owner may drop the trigger; so may anyone else
 		// who owns the database.
 		unprotect: func(t *testing.T, db *sql.DB) {

@@ -19,15 +19,8 @@ func TestSQLite(t *testing.T) {
 func newSQLiteBackend(t *testing.T) backend {
 	path := filepath.Join(t.TempDir(), "patchgate.db")
 	return backend{
-		open: func(t *testing.T) Store {
-			t.Helper()
-			s, err := Open(t.Context(), "sqlite", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
+		driver: "sqlite",
+		dsn:    path,
 		unprotect: func(t *testing.T, db *sql.DB) {
 			t.Helper()
 			for _, q := range []string{

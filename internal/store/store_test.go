@@ -14,10 +14,7 @@ import (
 
 // backend is one fresh, empty database of one kind.
 type backend struct {
-	// open opens a new Store on the database; each call is a separate
-	// store, as another replica or process would have. It is closed when
-	// the test ends.
-	open func(t *testing.T) Store
+	driver, dsn string
 	// unprotect drops the append-only triggers the way someone with
 	// direct access to the database could, so a test can edit rows.
 	unprotect func(t *testing.T, db *sql.DB)
@@ -44,6 +41,7 @@ func testStore(t *testing.T, nb newBackend) {
 		{"DeleteRow", testDeleteRow},
 		{"AppendOnly", testAppendOnly},
 		{"Reopen", testReopen},
+		{"ConcurrentOpen", testConcurrentOpen},
 		{"EnsureAttempt", testEnsureAttempt},
 		{"SetOutcome", testSetOutcome},
 	} {
@@ -51,6 +49,18 @@ func testStore(t *testing.T, nb newBackend) {
 			tc.run(t, nb)
 		})
 	}
+}
+
+// open opens a new Store on b's database; each call is a separate store,
+// as another replica or process would have. It is closed when the test ends.
+func (b backend) open(t *testing.T) Store {
+	t.Helper()
+	s, err := Open(t.Context(), b.driver, b.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func rawDB(s Store) *sql.DB { return s.(*sqlStore).db }
@@ -451,6 +461,36 @@ func testReopen(t *testing.T, nb newBackend) {
 	}
 	if res := verify(t, s); !res.OK || res.Rows != 4 {
 		t.Errorf("verify = %+v", res)
+	}
+}
+
+// testConcurrentOpen starts several replicas at once on an empty database:
+// their migrations must take turns.
+func testConcurrentOpen(t *testing.T, nb newBackend) {
+	b := nb(t)
+	const n = 4
+	stores := make([]Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), b.driver, b.dsn) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("open %d: %v", i, errs[i])
+			continue
+		}
+		defer stores[i].Close()
+		if _, err := stores[i].AppendDecision(t.Context(), decision(i, "s", "p", "st", "go")); err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	if res := verify(t, stores[0]); !res.OK || res.Rows != n {
+		t.Errorf("verify = %+v, want OK with %d rows", res, n)
 	}
 }
 
