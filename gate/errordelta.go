@@ -38,7 +38,7 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	res := c.test(l.K).Evaluate(minutes, max(k, 1))
 	r := result(c.name(), Inconclusive, "", queries...)
 	r.Observed, r.Threshold, r.Unit = ptr(res.DHat*100), ptr(c.cfg.MarginPP), "percentage points"
-	r.Details = details(res, c.cfg)
+	r.Details = res.Details()
 	window := fmt.Sprintf("%s–%s (%d minute(s), range queries step 1m)",
 		l.start.UTC().Format("15:04"), l.lookEnd(k).UTC().Format("15:04"), k)
 	arms := fmt.Sprintf("canary %s errors of %s requests (%s), baseline %s of %s (%s), difference %+.3fpp",
@@ -47,7 +47,6 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	rule := c.rule(res)
 	switch res.Outcome {
 	case stats.NotEnoughData:
-		r.Details[missingData] = 0
 		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s", window, arms, needed(res))
 	case stats.Regression:
 		r.Verdict, r.outcome = Fail, string(NoGo)
@@ -69,8 +68,8 @@ func (c errorDeltaCheck) rule(res stats.Result) string {
 		return fmt.Sprintf("confidence sequence at α=%g: ln M(no_go)=%.3f, ln M(go)=%.3f against ln(1/α)=%.3f (S=%.3f, V=%.3f)",
 			c.cfg.Alpha, res.LnMNoGo, res.LnMGo, res.Bound, res.S, res.V)
 	}
-	return fmt.Sprintf("Z(δ)=S/√V=%.3f/√%.3f=%.3f; no_go when Z ≥ %.3f, go when −Z ≥ %.3f (Pocock bound b=%.3f at look %d of %d, skew γ=%.3f, α=%g each way)",
-		res.S, res.V, res.Z, res.NoGoBound, res.GoBound, res.Bound, res.Look, res.Looks, res.Gamma, c.cfg.Alpha)
+	return fmt.Sprintf("Z(δ)=S/√V=%.3f/√%.3f=%.3f with V=max(V_bin %.3f, %.2f×V_emp %.3f); no_go when Z ≥ %.3f, go when −Z ≥ %.3f (Pocock bound b=%.3f at look %d of %d, skew γ=%.3f, α=%g each way)",
+		res.S, res.V, res.Z, res.VBin, res.EmpFactor, res.VEmp, res.NoGoBound, res.GoBound, res.Bound, res.Look, res.Looks, res.Gamma, c.cfg.Alpha)
 }
 
 func needed(res stats.Result) string {
@@ -86,35 +85,4 @@ func needed(res stats.Result) string {
 		s = "more data is needed"
 	}
 	return s
-}
-
-func details(res stats.Result, cfg config.ErrorDelta) map[string]float64 {
-	d := map[string]float64{
-		"canary_requests":        res.CanaryTotal,
-		"canary_errors":          res.CanaryErrors,
-		"baseline_requests":      res.BaselineTotal,
-		"baseline_errors":        res.BaselineErrors,
-		"minutes":                float64(res.Minutes),
-		"look":                   float64(res.Look),
-		"looks":                  float64(res.Looks),
-		"alpha":                  cfg.Alpha,
-		"margin":                 cfg.MarginPP / 100,
-		"w":                      res.W,
-		"s":                      res.S,
-		"v":                      res.V,
-		"v_binomial":             res.VBin,
-		"v_empirical":            res.VEmp,
-		"z":                      res.Z,
-		"gamma":                  res.Gamma,
-		"bound":                  res.Bound,
-		"no_go_bound":            res.NoGoBound,
-		"go_bound":               res.GoBound,
-		"expected_canary_errors": res.ExpectedCanaryErrors,
-	}
-	for k, v := range d {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			delete(d, k) // JSON has no NaN; a missing number is a missing key
-		}
-	}
-	return d
 }

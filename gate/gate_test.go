@@ -259,7 +259,7 @@ func TestErrorDeltaArithmetic(t *testing.T) {
 	c := checkNamed(d, "error_delta")
 	dt := c.Details
 	// 10 minutes of 6,000 canary requests at 3% and 114,000 baseline at 0.5%.
-	for name, want := range map[string]float64{"canary_requests": 60000, "canary_errors": 1800, "baseline_requests": 1140000, "baseline_errors": 5700} {
+	for name, want := range map[string]float64{"canary_total": 60000, "canary_errors": 1800, "baseline_total": 1140000, "baseline_errors": 5700} {
 		if math.Abs(dt[name]-want) > want*1e-6 {
 			t.Errorf("%s = %v, want %v", name, dt[name], want)
 		}

@@ -43,9 +43,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		return exitError, err
 	}
 	var missing []string
-	for name, v := range map[string]string{"--server": *url, "--service": *service, "--patch": *patch, "--stage": *stage} {
-		if v == "" {
-			missing = append(missing, name)
+	for _, f := range []struct{ name, v string }{{"--patch", *patch}, {"--server", *url}, {"--service", *service}, {"--stage", *stage}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
 		}
 	}
 	if len(missing) > 0 {

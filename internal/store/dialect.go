@@ -17,7 +17,7 @@ type dialect struct {
 	txOptions *sql.TxOptions
 	// lock, when set, runs first in every transaction that must be
 	// serialised against other writers (appends, migrations), including
-	// writers in other processes.
+	// writers in other processes, and holds them off until it commits.
 	lock string
 	// schema is run on every Open, in order, inside one serialised
 	// transaction. Every statement must be idempotent.
@@ -103,7 +103,10 @@ var postgresDialect = &dialect{
 	// Read committed, so the statement after the lock sees every append
 	// committed while this transaction waited for it.
 	txOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-	lock:      "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(pgLockKey, 10) + ")",
+	// The lock also turns synchronous_commit on for the transaction, so a
+	// server or role configured with it off still syncs every append.
+	lock: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(pgLockKey, 10) + "), " +
+		"set_config('synchronous_commit', 'on', true)",
 	schema: []string{
 		`CREATE TABLE IF NOT EXISTS decisions (
 			seq          BIGINT  PRIMARY KEY,

@@ -47,8 +47,8 @@ func newPostgresBackend(t *testing.T, dsn string) backend {
 	return backend{
 		driver: "postgres",
 		dsn:    dsn,
-		// The table owner may drop the trigger; so may anyone else
-		// who owns the database.
+		// Tamper tests edit rows as the owner of the tables could: drop
+		// the trigger (ALTER TABLE decisions DISABLE TRIGGER would do too).
 		unprotect: func(t *testing.T, db *sql.DB) {
 			t.Helper()
 			if _, err := db.ExecContext(t.Context(), "DROP TRIGGER decisions_append_only ON decisions"); err != nil {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	_ "modernc.org/sqlite"
+
+	"github.com/patchgate/patchgate/gate"
+	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/server"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+// verdicts answers each service with the verdict of the same name.
+type verdicts struct{}
+
+func (verdicts) Decide(_ context.Context, r gate.Request) (gate.Decision, error) {
+	if r.Service == "boom" {
+		return gate.Decision{}, &gate.NotFoundError{Field: "service", Value: r.Service}
+	}
+	d := gate.Decision{ID: "d-1", Decision: gate.Verdict(r.Service), Reason: "because " + r.Service,
+		Service: r.Service, PatchID: r.PatchID, Stage: r.Stage, EvaluatedAt: time.Now()}
+	if d.Decision == gate.Wait {
+		d.RetryAfterSeconds = 1
+	}
+	return d, nil
+}
+
+type noDecisions struct{}
+
+func (noDecisions) GetDecision(context.Context, string) (store.Decision, error) {
+	return store.Decision{}, store.ErrNotFound
+}
+
+func (noDecisions) ListDecisions(context.Context, store.Filter) ([]store.Decision, error) {
+	return nil, nil
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	const token = "0123456789abcdef0123"
+	srv, err := server.New(server.Config{
+		Gate: verdicts{}, Decisions: noDecisions{}, Registry: prometheus.NewRegistry(),
+		Tokens: []config.Token{{Name: "ci", Value: token, Scopes: []string{config.ScopeGate}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	cases := []struct {
+		service string
+		token   string
+		extra   []string
+		code    int
+		out     string
+	}{
+		{"go", token, nil, 0, "go: because go"},
+		{"no_go", token, nil, 1, "no_go: because no_go"},
+		{"wait", token, nil, 75, "wait: because wait"},
+		{"wait", token, []string{"--wait", "1500ms"}, 75, "still wait after 1.5s"},
+		{"boom", token, nil, 2, "unknown service"},
+		{"go", "wrong-token-wrong-token", nil, 2, "401"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(append([]string{tc.service}, tc.extra...), " "), func(t *testing.T) {
+			args := append([]string{"check", "--server", ts.URL, "--token", tc.token, "--service", tc.service, "--patch", "p-1", "--stage", "canary"}, tc.extra...)
+			code, out := runCmd(t, args...)
+			if code != tc.code || !strings.Contains(out, tc.out) {
+				t.Fatalf("exit %d, output %q; want exit %d and %q", code, out, tc.code, tc.out)
+			}
+		})
+	}
+	if code, out := runCmd(t, "check", "--server", ts.URL); code != 2 || !strings.Contains(out, "missing --patch, --service, --stage") {
+		t.Fatalf("missing flags: exit %d, %q", code, out)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("source:\n  type: prometheus\nservices: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCmd(t, "config", "validate", bad)
+	if code != 1 || !strings.Contains(out, "bad.yaml:1:1: source.url: required") || !strings.Contains(out, "problem(s)") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	t.Setenv("PATCHGATE_TOKEN_ARGO", "argo-token-0123456789")
+	t.Setenv("PATCHGATE_TOKEN_CI", "ci-token-0123456789ab")
+	t.Setenv("PATCHGATE_TOKEN_ADMIN", "admin-token-0123456789")
+	code, out = runCmd(t, "config", "validate", "../../testdata/patchgate.yaml")
+	if code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("example config: exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestServeRefusesWithoutTokens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	cfg := `
+source: {type: prometheus, url: "http://127.0.0.1:1"}
+store: {dsn: "` + filepath.Join(t.TempDir(), "s.db") + `"}
+services:
+  - name: web
+    sli:
+      errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+      total: sum(rate(http_requests_total[{{.window}}]))
+    slo: {objective: 99}
+    checks: {burn_rate: {}}
+    stages: [{name: canary}]
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCmd(t, "serve", "--config", path)
+	if code != 2 || !strings.Contains(out, "defines no tokens") || !strings.Contains(out, "--insecure-no-auth") {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+}
+
+func TestAuditVerifyFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	st, err := store.Open(ctx, "sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		_, err := st.AppendDecision(ctx, store.Decision{ID: fmt.Sprintf("d-%d", i), Service: "checkout", PatchID: "p", Stage: "canary",
+			Attempt: "1", Verdict: "no_go", EvaluatedAt: time.Now(), Body: []byte(`{"decision":"no_go"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	code, out := runCmd(t, "audit", "verify", "--sqlite", path)
+	if code != 0 || !strings.Contains(out, "audit log OK: 5 decision(s)") {
+		t.Fatalf("intact log: exit %d, %q", code, out)
+	}
+	// Someone with write access to the file turns the third no_go into a go.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TRIGGER decisions_no_update", "UPDATE decisions SET verdict = 'go' WHERE seq = 3"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	code, out = runCmd(t, "audit", "verify", "--sqlite", path)
+	if code != 1 || !strings.Contains(out, "first bad row is 3") {
+		t.Fatalf("tampered log: exit %d, %q", code, out)
+	}
+}
