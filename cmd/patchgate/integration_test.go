@@ -135,4 +135,3 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 		t.Fatalf("%d decisions recorded, want 3", len(list))
 	}
 }
-

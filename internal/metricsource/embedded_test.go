@@ -244,7 +244,7 @@ func TestEmbeddedAppendAnyTime(t *testing.T) {
 	ctx := context.Background()
 	batches := []time.Time{
 		t0,
-		t0.Add(6 * time.Hour),        // beyond the head's 2h chunk range
+		t0.Add(6 * time.Hour),         // beyond the head's 2h chunk range
 		t0.Add(-400 * 24 * time.Hour), // more than a year before
 		t0.Add(3 * 24 * time.Hour),    // days ahead
 		t0.Add(30 * time.Minute),      // back inside the first hour, another series
