@@ -174,7 +174,7 @@ func validateChecks(c *Checks, path string, p *collector) {
 		if err := checkAlertSelector(a.Selector); err != nil {
 			p.addf(path+".alerts.selector", "%v", err)
 		}
-		if !model.LabelName(a.ServiceLabel).IsValidLegacy() {
+		if !model.LegacyValidation.IsValidLabelName(a.ServiceLabel) {
 			p.addf(path+".alerts.service_label", "must be a label name such as service, got %q", a.ServiceLabel)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -408,5 +409,30 @@ func TestEmbeddedAppendDuplicates(t *testing.T) {
 	}
 	if len(v) != 1 || v[0].Value != 1 {
 		t.Fatalf("x = %v, want 1", v)
+	}
+}
+
+func TestEmbeddedConcurrent(t *testing.T) {
+	e := newEmbedded(t, "")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ls := map[string]string{"__name__": "c", "worker": strconv.Itoa(i)}
+			if err := e.Append(ctx, counter(ls, t0, 10*time.Minute, 1)); err != nil {
+				t.Error(err)
+			}
+			if _, err := e.Query(ctx, `sum(rate(c[5m]))`, t0.Add(10*time.Minute)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	v, err := e.Query(ctx, `sum(rate(c[5m]))`, t0.Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 1 || !near(float64(v[0].Value), 8) {
+		t.Fatalf("sum of 8 workers' rates = %v, want 8", v)
 	}
 }
