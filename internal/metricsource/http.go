@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -125,9 +126,12 @@ func (h *HTTP) Query(ctx context.Context, query string, ts time.Time) (model.Vec
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
-	v, _, _, err := h.api.Query(ctx, query, ts, h.server)
+	v, warnings, _, err := h.api.Query(ctx, query, ts, h.server)
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", query, err)
+	}
+	if err := partial(query, warnings); err != nil {
+		return nil, err
 	}
 	return asVector(query, v)
 }
@@ -141,15 +145,29 @@ func (h *HTTP) QueryRange(ctx context.Context, query string, start, end time.Tim
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	r := v1.Range{Start: start, End: end, Step: step}
-	v, _, _, err := h.api.QueryRange(ctx, query, r, h.server)
+	v, warnings, _, err := h.api.QueryRange(ctx, query, r, h.server)
 	if err != nil {
 		return nil, fmt.Errorf("range query %q: %w", query, err)
+	}
+	if err := partial(query, warnings); err != nil {
+		return nil, err
 	}
 	m, ok := v.(model.Matrix)
 	if !ok {
 		return nil, fmt.Errorf("range query %q: got %s, want matrix", query, typeOf(v))
 	}
 	return m, nil
+}
+
+// partial turns warnings into an error. Thanos and Cortex-style backends
+// report a partial response (a store or querier that did not answer) only
+// as a warning; a gate must not decide on partial data, so any warning
+// fails the query. Informational notes (Infos) are not warnings.
+func partial(query string, warnings v1.Warnings) error {
+	if len(warnings) == 0 {
+		return nil
+	}
+	return fmt.Errorf("query %q: the source answered with warnings, so the data may be partial: %s", query, strings.Join(warnings, "; "))
 }
 
 // readyQuery is the cheapest query every backend answers. /-/ready is not

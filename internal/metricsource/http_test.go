@@ -109,7 +109,7 @@ func TestHTTPQuery(t *testing.T) {
 			name: "scalar is one unlabelled sample", body: scalarBody,
 			want: model.Vector{{Metric: model.Metric{}, Value: 42.5, Timestamp: model.TimeFromUnix(1931256000)}},
 		},
-		{name: "empty vector with warnings", body: emptyVector, want: model.Vector{}},
+		{name: "warnings mean partial data", body: emptyVector, err: "data may be partial: partial response"},
 		{name: "matrix", body: matrixBody, err: "got matrix, want vector or scalar"},
 		{name: "string", body: stringBody, apiErr: v1.ErrBadResponse, err: `unexpected value type "string"`},
 		{
