@@ -48,7 +48,7 @@ type EmbeddedConfig struct {
 
 func (c *EmbeddedConfig) defaults() error {
 	if c.Dir == "" {
-		return errors.New("Dir is required")
+		return errors.New("the TSDB directory (Dir) is required")
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("timeout %s is negative", c.Timeout)

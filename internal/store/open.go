@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
@@ -60,7 +61,33 @@ func sqliteDSN(dsn string) string {
 }
 
 // migrate creates the schema. Replicas starting together take turns.
+//
+// SQLite can answer SQLITE_BUSY at once, without waiting for busy_timeout,
+// while another process switches a new file to WAL; migrate then tries
+// again with a growing pause, for up to 15 seconds.
 func (s *sqlStore) migrate(ctx context.Context) error {
+	pause := 20 * time.Millisecond
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := s.migrateOnce(ctx)
+		if err == nil || !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migrate: %w", ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+func busy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+func (s *sqlStore) migrateOnce(ctx context.Context) error {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
