@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = runConfig(rest, stdout, stderr)
 	case "audit":
 		code, err = runAudit(ctx, rest, stdout, stderr)
+	case "generate":
+		err = runGenerate(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
