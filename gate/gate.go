@@ -143,7 +143,9 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	if evalAt.After(at.Start) {
 		k = min(int(evalAt.Sub(at.Start)/time.Minute), K)
 	}
-	lookKey := fmt.Sprintf("%s\x00%d\x00%s", attemptID, k, rev)
+	// The filled selectors are part of the key: two asks of one attempt
+	// whose parameters select different series must not share a look.
+	lookKey := fmt.Sprintf("%s\x00%d\x00%s\x00%v\x00%v", attemptID, k, rev, canary, baseline)
 	if d, ok := e.cached(attemptID, lookKey); ok {
 		return d, nil
 	}
