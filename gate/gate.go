@@ -32,6 +32,10 @@ type Config struct {
 	// CacheSize bounds the number of stage attempts whose current look is
 	// kept in memory (default 10,000).
 	CacheSize int
+	// Observers are told of every new decision once it is recorded (not of
+	// answers repeated from a look). They run on the decision path and
+	// must not block: queue the work (Grafana annotations do).
+	Observers []func(Decision)
 }
 
 func (c *Config) defaults() error {
@@ -184,6 +188,9 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 		}
 		if err := e.record(ectx, &d); err != nil {
 			return Decision{}, err
+		}
+		for _, observe := range e.cfg.Observers {
+			observe(d)
 		}
 		at.Outcome, at.OutcomeLook = l.outcome, l.outcomeLook
 		e.remember(attemptID, lookKey, at, d)

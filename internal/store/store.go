@@ -89,6 +89,13 @@ type Store interface {
 	// if none is recorded yet, and returns the attempt as stored.
 	SetOutcome(ctx context.Context, k AttemptKey, outcome string, look int) (Attempt, error)
 
+	// AppendEvent stores a patch lifecycle event once per (patch,
+	// idempotency key), across replicas; created is false when the key was
+	// already taken, and the event returned is then the one stored first.
+	AppendEvent(ctx context.Context, e Event) (stored Event, created bool, err error)
+	// ListEvents returns events oldest first (events.go).
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -44,6 +44,10 @@ func testStore(t *testing.T, nb newBackend) {
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"EnsureAttempt", testEnsureAttempt},
 		{"SetOutcome", testSetOutcome},
+		{"EventRoundTrip", testEventRoundTrip},
+		{"EventIdempotency", testEventIdempotency},
+		{"EventDuplicateAcrossStores", testEventDuplicateAcrossStores},
+		{"EventList", testEventList},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, nb)
