@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -52,6 +53,15 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// Operator stores patch events, overrides and freezes; with it (and
+	// Policy, which names the services) the operator endpoints are served
+	// (operator.go).
+	Operator Operator
+	Policy   *config.Config
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// UI is what the web UI and the coverage report read (ui.go).
+	UI UIConfig
 }
 
 func (c *Config) defaults() error {
@@ -79,6 +89,12 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Operator != nil && c.Policy == nil {
+		return errors.New("policy is required with operator")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return nil
 }
 
@@ -92,6 +108,11 @@ type Server struct {
 	logger       *slog.Logger
 	maxBodyBytes int64
 	echo         *echo.Echo
+	operator     Operator
+	policy       *config.Config
+	now          func() time.Time
+	ui           UIConfig
+	answers      *answers
 }
 
 // New checks cfg and builds the server with its routes.
@@ -115,6 +136,11 @@ func New(cfg Config) (*Server, error) {
 		metrics:      m,
 		logger:       cfg.Logger,
 		maxBodyBytes: cfg.MaxBodyBytes,
+		operator:     cfg.Operator,
+		policy:       cfg.Policy,
+		now:          cfg.Now,
+		ui:           cfg.UI,
+		answers:      newAnswers(answerCacheSize),
 	}
 	s.echo = s.routes(cfg.Registry)
 	return s, nil
@@ -139,6 +165,9 @@ func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
 	e.POST("/v1/gate", s.handleGate, gateScope)
 	e.GET("/v1/decisions", s.handleListDecisions, gateScope)
 	e.GET("/v1/decisions/:id", s.handleGetDecision, gateScope)
+	s.operatorRoutes(e)
+	s.integrationRoutes(e)
+	s.uiRoutes(e)
 
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)

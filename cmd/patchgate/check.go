@@ -37,6 +37,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	stage := fs.String("stage", "", "stage")
 	wait := fs.Duration("wait", 0, "poll until go or no_go, for at most this long (0: ask once)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of one ask")
+	output := fs.String("output", "text", "text, or json: the final decision as JSON on stdout (same exit codes)")
 	ps := params{}
 	fs.Var(ps, "param", "request parameter name=value (repeatable), e.g. --param attempt=3")
 	if err := parse(fs, args); err != nil {
@@ -51,6 +52,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if len(missing) > 0 {
 		return exitError, fmt.Errorf("missing %s", strings.Join(missing, ", "))
 	}
+	out, err := newCheckOutput(*output, stdout, stderr)
+	if err != nil {
+		return exitError, err
+	}
 	if *token == "" {
 		*token = os.Getenv("PATCHGATE_TOKEN")
 	}
@@ -60,14 +65,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	for {
 		d, err := c.Gate(ctx, req)
 		if err != nil {
+			out.failure(err)
 			var apiErr *server.APIError
 			if errors.As(err, &apiErr) {
 				return exitError, fmt.Errorf("the gate refused the request: %w", err)
 			}
 			return exitError, err
 		}
-		fmt.Fprintf(stdout, "%s: %s\n  decision %s, %s %s at %s, look %d of %d\n",
-			d.Decision, d.Reason, d.ID, d.Service, d.Stage, d.EvaluatedAt.Format(time.RFC3339), d.Window.Look, d.Window.Looks)
+		pause := time.Duration(max(d.RetryAfterSeconds, 1)) * time.Second
+		giveUp := *wait > 0 && time.Now().Add(pause).After(deadline)
+		if err := out.decision(d, d.Decision != gate.Wait || *wait <= 0 || giveUp); err != nil {
+			return exitError, err
+		}
 		switch d.Decision {
 		case gate.Go:
 			return exitOK, nil
@@ -80,9 +89,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		if *wait <= 0 {
 			return exitWait, nil
 		}
-		pause := time.Duration(max(d.RetryAfterSeconds, 1)) * time.Second
-		if time.Now().Add(pause).After(deadline) {
-			fmt.Fprintf(stdout, "still wait after %s; giving up\n", *wait)
+		if giveUp {
+			out.note("still wait after %s; giving up", *wait)
 			return exitWait, nil
 		}
 		select {

@@ -35,7 +35,7 @@ func (verdicts) Decide(_ context.Context, r gate.Request) (gate.Decision, error)
 	if r.Service == "boom" {
 		return gate.Decision{}, &gate.NotFoundError{Field: "service", Value: r.Service}
 	}
-	d := gate.Decision{ID: "d-1", Decision: gate.Verdict(r.Service), Reason: "because " + r.Service,
+	d := gate.Decision{ID: "d-" + r.Service, Decision: gate.Verdict(r.Service), Reason: "because " + r.Service,
 		Service: r.Service, PatchID: r.PatchID, Stage: r.Stage, EvaluatedAt: time.Now()}
 	if d.Decision == gate.Wait {
 		d.RetryAfterSeconds = 1

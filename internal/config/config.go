@@ -28,6 +28,23 @@ type Config struct {
 	Store    Store     `yaml:"store" json:"store"`
 	Tokens   []Token   `yaml:"tokens" json:"-"`
 	Services []Service `yaml:"services" json:"services"`
+	// Integrations maps rollout tools' requests to services and stages
+	// (integrations.go).
+	Integrations Integrations `yaml:"integrations" json:"integrations"`
+	// Clusters, Controls and Concurrency are the operator's rules around
+	// the checks (controls.go).
+	Clusters    []Cluster    `yaml:"clusters" json:"clusters,omitempty"`
+	Controls    Controls     `yaml:"controls" json:"controls"`
+	Concurrency *Concurrency `yaml:"concurrency" json:"concurrency,omitempty"`
+	// Targets are the patch lifecycle targets recorded beside the SLO
+	// rules (targets.go).
+	Targets Targets `yaml:"targets" json:"targets"`
+	// Grafana is where dashboards are published and decisions annotated
+	// (grafana.go).
+	Grafana Grafana `yaml:"grafana" json:"grafana"`
+	// Dir is the folder of the config file (set by Load and
+	// LoadWithoutSecrets): relative SLO spec paths are read from it.
+	Dir string `yaml:"-" json:"-"`
 }
 
 // Source is where PromQL runs.
@@ -94,6 +111,9 @@ type Service struct {
 	// them check by check (see EffectiveChecks).
 	Checks Checks  `yaml:"checks" json:"checks"`
 	Stages []Stage `yaml:"stages" json:"stages"`
+	// Controls are this service's windows, freezes and emergency policy
+	// (see Config.EffectiveControls).
+	Controls *Controls `yaml:"controls" json:"controls,omitempty"`
 }
 
 // SLI holds the service's request and error queries, in Sloth's form:
@@ -118,6 +138,18 @@ type SLO struct {
 	Objective float64 `yaml:"objective" json:"objective"`
 	// Period is the SLO period (default 30d).
 	Period Duration `yaml:"period" json:"period"`
+	// Name is the SLO's name in Sloth's rules, the sloth_slo label
+	// (default "requests").
+	Name string `yaml:"name" json:"name,omitempty"`
+	// Specs are more SLOs of the service, as Sloth prometheus/v1 or
+	// OpenSLO v1alpha files (relative to the config file's folder); their
+	// service must be this one. See slo_rules.go.
+	Specs []string `yaml:"specs" json:"specs,omitempty"`
+	// SlothRulesDeployed says the rules `patchgate generate rules` writes
+	// for this service are loaded in the Prometheus the gate reads: the
+	// burn_rate check then reads Sloth's recording rules
+	// (slo:sli_error:ratio_rate1h ...) instead of running the SLI queries.
+	SlothRulesDeployed bool `yaml:"sloth_rules_deployed" json:"sloth_rules_deployed,omitempty"`
 }
 
 // Stage is one step of a rollout (canary, 25%, 50%, 100% ...).

@@ -26,6 +26,10 @@ func validate(c *Config, p *collector) {
 	validateStore(&c.Store, p)
 	validateTokens(c.Tokens, p)
 	validateServices(c.Services, p)
+	validateOperatorControls(c, p)
+	validateIntegrations(c, p)
+	validateSLORules(c, p)
+	validateGrafana(&c.Grafana, p)
 }
 
 func validateSource(s *Source, p *collector) {
