@@ -58,6 +58,19 @@ func (m *memStore) AppendDecision(_ context.Context, d store.Decision) (store.De
 	return d, nil
 }
 
+// The fuzzed policy has no operator controls: no overrides, freezes or events.
+func (m *memStore) ListOverrides(context.Context, store.ControlFilter) ([]store.Override, error) {
+	return nil, nil
+}
+
+func (m *memStore) ListFreezes(context.Context, store.ControlFilter) ([]store.Freeze, error) {
+	return nil, nil
+}
+
+func (m *memStore) ListEvents(context.Context, store.EventFilter) ([]store.Event, error) {
+	return nil, nil
+}
+
 const fuzzPolicy = `
 source: {type: embedded}
 services:

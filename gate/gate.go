@@ -36,6 +36,9 @@ type Config struct {
 	// answers repeated from a look). They run on the decision path and
 	// must not block: queue the work (Grafana annotations do).
 	Observers []func(Decision)
+	// ControlsTTL is how long overrides and freezes read from the store are
+	// reused (default DefaultControlsTTL; negative: read on every ask).
+	ControlsTTL time.Duration
 }
 
 func (c *Config) defaults() error {
@@ -67,6 +70,10 @@ type Engine struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // by stage attempt
+
+	// controls are the operator's overrides, windows, freezes and
+	// concurrency limit (controls.go).
+	controls controlState
 }
 
 type cached struct {
@@ -134,6 +141,13 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	attemptID := fmt.Sprintf("%s\x00%s\x00%s\x00%s", key.Service, key.PatchID, key.Stage, key.Attempt)
 	at, known := e.attempt(attemptID)
 	if !known {
+		if startSource == "first_ask" {
+			if t, ok, err := e.eventStart(ctx, key, now); err != nil {
+				return Decision{}, err
+			} else if ok {
+				start, startSource = t, "event"
+			}
+		}
 		var err error
 		at, err = e.cfg.Store.EnsureAttempt(ctx, store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
 		if err != nil {
@@ -150,6 +164,13 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	// The filled selectors are part of the key: two asks of one attempt
 	// whose parameters select different series must not share a look.
 	lookKey := fmt.Sprintf("%s\x00%d\x00%s\x00%v\x00%v", attemptID, k, rev, canary, baseline)
+	// Overrides, windows, freezes and the concurrency limit apply on every
+	// ask: a look is reused only while they answer the same.
+	ctl, err := e.controlsFor(ctx, req, svc, stage, now)
+	if err != nil {
+		return Decision{}, err
+	}
+	lookKey += "\x00" + ctl.key
 	if d, ok := e.cached(attemptID, lookKey); ok {
 		return d, nil
 	}
@@ -186,6 +207,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 			next := at.Start.Add(time.Duration(k+1)*time.Minute + time.Duration(e.cfg.Policy.Source.EvaluationDelay))
 			d.RetryAfterSeconds = max(int(next.Sub(now).Seconds()+0.999), 1)
 		}
+		d = ctl.apply(d)
 		if err := e.record(ectx, &d); err != nil {
 			return Decision{}, err
 		}

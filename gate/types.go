@@ -47,6 +47,8 @@ type Decision struct {
 	EvaluatedAt       time.Time     `json:"evaluated_at"`
 	PolicyRevision    string        `json:"policy_revision"`
 	Window            Window        `json:"window"`
+	// Override is set when an operator's override made the decision.
+	Override *OverrideInfo `json:"override,omitempty"`
 }
 
 // Window is the stage attempt's evaluation window.

@@ -13,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/patchgate/patchgate/dashboards"
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/lifecycle"
 	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/server"
@@ -28,6 +30,9 @@ type app struct {
 	store  store.Store
 	engine *gate.Engine
 	server *server.Server
+	// annotator marks decisions on Grafana's on-call dashboard (nil
+	// without grafana.url).
+	annotator *dashboards.Annotator
 }
 
 type appOptions struct {
@@ -36,6 +41,10 @@ type appOptions struct {
 	now            func() time.Time
 	insecureNoAuth bool
 	logger         *slog.Logger
+	// grafanaRetry and annotationQueue tune decision annotations (tests);
+	// zero values take the defaults.
+	grafanaRetry    dashboards.RetryPolicy
+	annotationQueue int
 }
 
 func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, error) {
@@ -55,7 +64,25 @@ func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, erro
 		return nil, err
 	}
 	a := &app{cfg: cfg, reg: reg, source: src, store: st}
-	a.engine, err = gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: opt.now, Logger: opt.logger})
+	// Patch lifecycle SLIs, read from the store at scrape time: every
+	// replica on one store exports the same values (internal/lifecycle).
+	lc, err := lifecycle.NewCollector(lifecycle.CollectorConfig{Store: st, Now: opt.now, Logger: opt.logger})
+	if err == nil {
+		err = reg.Register(lc)
+	}
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("lifecycle metrics: %w", err)
+	}
+	var observers []func(gate.Decision)
+	if cfg.Grafana.Annotating() {
+		if a.annotator, err = newAnnotator(cfg, reg, opt); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("grafana annotations: %w", err)
+		}
+		observers = append(observers, annotate(a.annotator))
+	}
+	a.engine, err = gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: opt.now, Logger: opt.logger, Observers: observers})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -64,6 +91,8 @@ func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, erro
 		Gate: a.engine, Decisions: st, Ready: a.ready,
 		Tokens: cfg.Tokens, InsecureNoAuth: opt.insecureNoAuth,
 		Registry: reg, Logger: opt.logger,
+		Operator: st, Policy: cfg, Now: opt.now,
+		UI: a.uiConfig(opt.now),
 	})
 	if err != nil {
 		a.Close()
@@ -86,6 +115,12 @@ func (a *app) ready(ctx context.Context) error {
 }
 
 func (a *app) Close() error {
+	if a.annotator != nil {
+		// Send what is queued, briefly: annotations never hold up a stop.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.annotator.Stop(ctx)
+		cancel()
+	}
 	return errors.Join(a.source.Close(), a.store.Close())
 }
 

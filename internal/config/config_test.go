@@ -160,6 +160,34 @@ func TestBadConfigs(t *testing.T) {
 			`anchors.bad.yml:13:9: services[1].checks.freshness.max_age: must be greater than 0`,
 			`anchors.bad.yml:20:7: services[1].slo.objective: must be between 0 and 100 (exclusive), got 100`,
 		}},
+		{"slo_rules.bad.yml", []string{
+			`slo_rules.bad.yml:12:7: services[0].slo.period: sloth_rules_deployed needs a period Sloth's rules are generated for: one of 7d, 28d, 30d or 90d, got 14d`,
+			`slo_rules.bad.yml:13:7: services[0].slo.name: must start and end with a letter or digit and hold only letters, digits, '.', '_' and '-' (Sloth's rule), got "-requests"`,
+			`slo_rules.bad.yml:14:34: services[0].slo.specs[1]: must name a Sloth prometheus/v1 or OpenSLO v1alpha file`,
+			`slo_rules.bad.yml:14:38: services[0].slo.specs[2]: "./missing.sloth.yml" is already specs[0]`,
+			`slo_rules.bad.yml:19:24: services[0].checks.burn_rate.windows[0].short: Sloth records no error ratio over 10m (sloth_rules_deployed is on): use 5m, 30m, 1h, 2h, 6h, 1d or 3d`,
+			`slo_rules.bad.yml:24:24: services[0].stages[0].checks.burn_rate.windows[0].long: Sloth records no error ratio over 12h (sloth_rules_deployed is on): use 5m, 30m, 1h, 2h, 6h, 1d or 3d`,
+			`slo_rules.bad.yml:26:3: targets.time_to_deploy: must be greater than 0`,
+			`slo_rules.bad.yml:27:3: targets.patch_coverage: must be a percentage above 0 and at most 100, got 120`,
+			`slo_rules.bad.yml:28:3: targets.canary_error_delta_pp: must be between 0 and 100 percentage points (exclusive), got 0`,
+			`slo_rules.bad.yml:29:3: targets.compliance_pass: must be a percentage above 0 and at most 100, got 0`,
+		}},
+		{"slo_specs.bad.yml", []string{
+			`slo_specs.bad.yml:11:15: services[0].slo.specs[0]: open ../slo/missing.sloth.yml: no such file or directory`,
+		}},
+		{"grafana.bad.yml", []string{
+			`grafana.bad.yml:4:3: grafana.url: must be an http or https URL such as http://grafana:3000, got "grafana:3000"`,
+			`grafana.bad.yml:6:3: grafana.token_file: set only one of token_env and token_file`,
+			`grafana.bad.yml:7:3: grafana.folder: must not be empty`,
+			`grafana.bad.yml:8:3: grafana.uid_prefix: must hold only letters, digits, '-' and '_' (Grafana's uid rule), got "patchgate.prod"`,
+		}},
+		{"grafana_token.bad.yml", []string{
+			`grafana_token.bad.yml:3:1: grafana: token_env or token_file is required when url is set (a service account token with the Editor role)`,
+			`grafana_token.bad.yml:5:3: grafana.uid_prefix: must be at most 24 characters so that dashboard uids stay within Grafana's 40, got 28`,
+		}},
+		{"grafana_secret.bad.yml", []string{
+			`grafana_secret.bad.yml:5:3: grafana.token_env: environment variable PATCHGATE_TEST_UNSET_GRAFANA is not set`,
+		}},
 		{"checks.bad.yml", []string{
 			`checks.bad.yml:14:9: services[0].checks.error_delta.margin_pp: must be between 0 and 100 (exclusive), got 0`,
 			`checks.bad.yml:15:9: services[0].checks.error_delta.alpha: must be between 0 and 0.5 (exclusive), got 0.5`,
@@ -175,6 +203,29 @@ func TestBadConfigs(t *testing.T) {
 			"checks.bad.yml:31:11: services[0].stages[0].checks.freshness: is empty, which leaves the check off: write `freshness: {}` to turn it on with its defaults, or remove the line",
 			`checks.bad.yml:33:13: services[0].stages[0].checks.burn_rate.windows: at least one window is required`,
 			`checks.bad.yml:35:13: services[0].stages[0].checks.min_traffic.requests: must be greater than 0, got -5`,
+		}},
+		{"controls.bad.yml", []string{
+			`controls.bad.yml:4:23: clusters[0].hosts: must be greater than 0, got 0`,
+			`controls.bad.yml:5:6: clusters[1].name: "eu-west-1" is already the name of clusters[0]`,
+			`controls.bad.yml:8:24: controls.windows[0].weekdays[1]: unknown weekday "funday": want mon, tue, wed, thu, fri, sat or sun`,
+			`controls.bad.yml:8:32: controls.windows[0].weekdays[2]: mon is listed twice`,
+			`controls.bad.yml:8:38: controls.windows[0].start: want a time of day HH:MM such as "22:00" (00:00 to 24:00), got "25:00"`,
+			`controls.bad.yml:8:54: controls.windows[0].end: want a time of day HH:MM such as "22:00" (00:00 to 24:00), got "4pm"`,
+			`controls.bad.yml:8:66: controls.windows[0].time_zone: unknown time zone "Europe/Atlantis": want an IANA name such as Europe/Berlin`,
+			`controls.bad.yml:9:24: controls.windows[1].end: equals start (22:00): the range would be empty or a whole day`,
+			`controls.bad.yml:10:7: controls.windows[2].start: required: a time of day HH:MM such as "22:00"`,
+			`controls.bad.yml:12:36: controls.freezes[0].to: must be after from (2027-01-04T00:00:00Z)`,
+			`controls.bad.yml:13:7: controls.freezes[1].reason: required: it is shown in every answer the freeze stops`,
+			`controls.bad.yml:13:8: controls.freezes[1].from: want an RFC 3339 time such as 2026-12-20T00:00:00+01:00, got "tomorrow"`,
+			`controls.bad.yml:14:7: controls.freezes[2]: set either from and to, or weekdays, start and end, not both`,
+			`controls.bad.yml:15:7: controls.freezes[3]: set from and to (RFC 3339 times), or start and end (HH:MM) with weekdays and time_zone`,
+			`controls.bad.yml:16:28: controls.emergency.severities[0]: must be one of critical, high, medium, low, got "urgent"`,
+			`controls.bad.yml:18:3: concurrency.max_services: must not be negative, got -1`,
+			`controls.bad.yml:19:3: concurrency.max_cluster_hosts_percent: must be from 0 to 100, got 150`,
+			`controls.bad.yml:20:3: concurrency.queue_timeout: must be greater than 0`,
+			`controls.bad.yml:22:8: concurrency.clusters[0].name: undefined cluster "nowhere": add it to clusters with its hosts`,
+			`controls.bad.yml:23:7: concurrency.clusters[1]: set max_services or max_hosts_percent`,
+			`controls.bad.yml:34:19: services[0].controls.emergency.severities: at least one severity is required: critical, high, medium, low`,
 		}},
 	}
 
@@ -221,7 +272,7 @@ func TestAnchors(t *testing.T) {
 	if !ok {
 		t.Fatal("no service worker")
 	}
-	if want := (SLO{Objective: 99, Period: Duration(28 * 24 * time.Hour)}); worker.SLO != want {
+	if want := (SLO{Objective: 99, Period: Duration(28 * 24 * time.Hour), Name: DefaultSLOName}); !reflect.DeepEqual(worker.SLO, want) {
 		t.Errorf("merged slo: got %+v, want %+v", worker.SLO, want)
 	}
 	if got := c.Store.DSN; got != "postgres://patchgate@db/patchgate" {
@@ -301,7 +352,7 @@ services:
 				Canary:   `{track="canary"}`,
 				Baseline: `{track="baseline"}`,
 			},
-			SLO: SLO{Objective: 99, Period: Duration(30 * 24 * time.Hour)},
+			SLO: SLO{Objective: 99, Period: Duration(30 * 24 * time.Hour), Name: "requests"},
 			Checks: Checks{
 				ErrorDelta: &ErrorDelta{MarginPP: 0.5, Alpha: 0.05, Method: "pocock"},
 				BurnRate: &BurnRate{Windows: []BurnWindow{
@@ -313,6 +364,12 @@ services:
 			},
 			Stages: []Stage{{Name: "all", MaxWait: Duration(time.Hour), OnTimeout: "no_go"}},
 		}},
+		Targets: Targets{
+			TimeToDiscover: Duration(24 * time.Hour), TimeToTest: Duration(72 * time.Hour),
+			TimeToDeploy: Duration(7 * 24 * time.Hour), TimeToRollback: Duration(time.Hour),
+			PatchCoverage: 95, CanaryErrorDeltaPP: 0.5, ExposureWindow: Duration(14 * 24 * time.Hour),
+		},
+		Grafana: Grafana{Folder: "patchgate", UIDPrefix: "patchgate", Annotations: true},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)

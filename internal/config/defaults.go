@@ -48,6 +48,9 @@ func applyDefaults(c *Config, set func(path string) bool) {
 	if c.Store.Driver == "sqlite" && !set("store.dsn") && !set("store.dsn_env") {
 		c.Store.DSN = DefaultSQLiteDSN
 	}
+	applyControlDefaults(c, set)
+	applySLORulesDefaults(c, set)
+	applyGrafanaDefaults(c, set)
 	for i := range c.Services {
 		s := &c.Services[i]
 		path := fmt.Sprintf("services[%d]", i)

@@ -28,6 +28,8 @@ func Load(path string) (*Config, error) {
 		readFile:  os.ReadFile,
 		problems:  collector{file: path, doc: doc},
 	}
+	c.Dir = r.dir
+	r.checkSpecFiles(c)
 	if err := r.resolve(c); err != nil {
 		return nil, err
 	}
@@ -110,6 +112,7 @@ func (r *resolver) resolve(c *Config) error {
 		}
 	}
 	checkSecretsUnique(&r.problems, c.Tokens)
+	r.resolveGrafana(&c.Grafana)
 	if c.Store.DSNEnv != "" {
 		if v, ok := r.env("store.dsn_env", c.Store.DSNEnv); ok {
 			c.Store.DSN = v

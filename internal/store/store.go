@@ -96,6 +96,20 @@ type Store interface {
 	// ListEvents returns events oldest first (events.go).
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 
+	// Overrides and change freezes (overrides.go, freezes.go): never
+	// removed; a deletion is recorded with who, when and why.
+	CreateOverride(ctx context.Context, o Override) (Override, error)
+	ListOverrides(ctx context.Context, f ControlFilter) ([]Override, error)
+	DeleteOverride(ctx context.Context, id, by, reason string, at time.Time) (Override, error)
+	CreateFreeze(ctx context.Context, f Freeze) (Freeze, error)
+	ListFreezes(ctx context.Context, f ControlFilter) ([]Freeze, error)
+	DeleteFreeze(ctx context.Context, id, by, reason string, at time.Time) (Freeze, error)
+
+	// Admit decides an ask under the concurrency limit in a transaction
+	// serialised across replicas (slots.go); ListSlots shows the line.
+	Admit(ctx context.Context, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error)
+	ListSlots(ctx context.Context) ([]Slot, error)
+
 	Ping(ctx context.Context) error
 	Close() error
 }

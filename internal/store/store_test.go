@@ -48,6 +48,9 @@ func testStore(t *testing.T, nb newBackend) {
 		{"EventIdempotency", testEventIdempotency},
 		{"EventDuplicateAcrossStores", testEventDuplicateAcrossStores},
 		{"EventList", testEventList},
+		{"Overrides", testOverrides},
+		{"Freezes", testFreezes},
+		{"Admit", testAdmit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, nb)

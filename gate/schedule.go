@@ -1,0 +1,210 @@
+package gate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate/internal/config"
+)
+
+// weekly is a compiled weekly time range (a maintenance window or a
+// recurring freeze).
+type weekly struct {
+	days       [7]bool
+	start, end time.Duration // since midnight; end <= start crosses midnight
+	loc        *time.Location
+	text       string // as the answer names it
+}
+
+func compileWeekly(weekdays []string, start, end, zone string) (weekly, error) {
+	w := weekly{loc: time.UTC}
+	if zone != "" {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return w, err
+		}
+		w.loc = loc
+	}
+	var err error
+	if w.start, err = config.ParseClock(start); err != nil {
+		return w, err
+	}
+	if w.end, err = config.ParseClock(end); err != nil {
+		return w, err
+	}
+	days := "every day"
+	if len(weekdays) == 0 {
+		w.days = [7]bool{true, true, true, true, true, true, true}
+	} else {
+		names := make([]string, 0, len(weekdays))
+		for _, d := range weekdays {
+			wd, err := config.ParseWeekday(d)
+			if err != nil {
+				return w, err
+			}
+			w.days[wd] = true
+		}
+		for d := time.Sunday; d <= time.Saturday; d++ {
+			if w.days[(d+1)%7] {
+				names = append(names, strings.ToLower(((d + 1) % 7).String()[:3]))
+			}
+		}
+		days = strings.Join(names, ",")
+	}
+	w.text = fmt.Sprintf("%s %s–%s %s", days, start, end, w.loc)
+	return w, nil
+}
+
+// on returns the instant of the time of day c on the day of day (its
+// date in w's zone). 24:00 is the next midnight.
+func (w weekly) on(day time.Time, c time.Duration) time.Time {
+	y, m, d := day.Date()
+	return time.Date(y, m, d, int(c/time.Hour), int(c%time.Hour/time.Minute), 0, 0, w.loc)
+}
+
+// at reports whether t is inside the range; edge is when that occurrence
+// ends if so, else when the next one starts (zero if never).
+func (w weekly) at(t time.Time) (in bool, edge time.Time) {
+	local := t.In(w.loc)
+	y, m, d := local.Date()
+	var next time.Time
+	// An occurrence that crosses midnight may have started yesterday.
+	for off := -1; off <= 7; off++ {
+		day := time.Date(y, m, d+off, 12, 0, 0, 0, w.loc)
+		if !w.days[day.Weekday()] {
+			continue
+		}
+		from := w.on(day, w.start)
+		to := w.on(day, w.end)
+		if w.end <= w.start {
+			to = w.on(day.AddDate(0, 0, 1), w.end)
+		}
+		if !t.Before(from) && t.Before(to) {
+			return true, to
+		}
+		if from.After(t) && (next.IsZero() || from.Before(next)) {
+			next = from
+		}
+	}
+	return false, next
+}
+
+// freezeRule is one configured or API change freeze.
+type freezeRule struct {
+	source string // where it comes from: controls.freezes[0], freeze <id> by <actor>
+	reason string
+	// Exactly one of: a period [from, to), or a weekly range.
+	from, to time.Time
+	weekly   *weekly
+}
+
+// at reports whether the freeze holds at t and until when.
+func (f freezeRule) at(t time.Time) (bool, time.Time) {
+	if f.weekly != nil {
+		in, edge := f.weekly.at(t)
+		if !in {
+			return false, time.Time{}
+		}
+		return true, edge
+	}
+	return !t.Before(f.from) && t.Before(f.to), f.to
+}
+
+// schedule is a service's compiled windows, configured freezes and
+// emergency severities.
+type schedule struct {
+	windows   []weekly
+	freezes   []freezeRule
+	emergency []string
+}
+
+// compileSchedules compiles the controls of every service.
+func compileSchedules(c *config.Config) (map[string]*schedule, error) {
+	out := make(map[string]*schedule, len(c.Services))
+	for i := range c.Services {
+		svc := &c.Services[i]
+		ctl := c.EffectiveControls(svc)
+		s := &schedule{}
+		for j, w := range ctl.Windows {
+			cw, err := compileWeekly(w.Weekdays, w.Start, w.End, w.TimeZone)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: window %d: %w", svc.Name, j, err)
+			}
+			s.windows = append(s.windows, cw)
+		}
+		for j, f := range ctl.Freezes {
+			r := freezeRule{source: fmt.Sprintf("configured freeze %d", j+1), reason: f.Reason}
+			if f.From != "" {
+				var err error
+				if r.from, err = time.Parse(time.RFC3339, f.From); err != nil {
+					return nil, fmt.Errorf("service %s: freeze %d: %w", svc.Name, j, err)
+				}
+				if r.to, err = time.Parse(time.RFC3339, f.To); err != nil {
+					return nil, fmt.Errorf("service %s: freeze %d: %w", svc.Name, j, err)
+				}
+			} else {
+				cw, err := compileWeekly(f.Weekdays, f.Start, f.End, f.TimeZone)
+				if err != nil {
+					return nil, fmt.Errorf("service %s: freeze %d: %w", svc.Name, j, err)
+				}
+				r.weekly = &cw
+				r.source = fmt.Sprintf("configured freeze %d (%s)", j+1, cw.text)
+			}
+			s.freezes = append(s.freezes, r)
+		}
+		if ctl.Emergency != nil {
+			s.emergency = slices.Clone(ctl.Emergency.Severities)
+		}
+		out[svc.Name] = s
+	}
+	return out, nil
+}
+
+// windowCheck says whether t is inside one of the windows; outside, the
+// stage waits until the next opens (retry is the seconds until then).
+func (s *schedule) windowCheck(t time.Time, emergency string) (CheckResult, int) {
+	var (
+		next  time.Time
+		which weekly
+	)
+	for _, w := range s.windows {
+		in, edge := w.at(t)
+		if in {
+			return result("window", Pass, fmt.Sprintf("inside the maintenance window %s until %s",
+				w.text, edge.In(w.loc).Format("Mon 15:04 MST"))), 0
+		}
+		if !edge.IsZero() && (next.IsZero() || edge.Before(next)) {
+			next, which = edge, w
+		}
+	}
+	if emergency != "" {
+		return result("window", Pass, fmt.Sprintf("outside the maintenance windows, but severity %s takes the emergency path", emergency)), 0
+	}
+	if next.IsZero() {
+		return result("window", Inconclusive, "outside the maintenance windows, and none opens in the next week"), 3600
+	}
+	wait := next.Sub(t)
+	r := result("window", Inconclusive, fmt.Sprintf("outside the maintenance windows: the next, %s, opens at %s (in %s)",
+		which.text, next.In(which.loc).Format("Mon 2006-01-02 15:04 MST"), wait.Round(time.Minute)))
+	r.Details = map[string]float64{"opens_in_seconds": wait.Seconds()}
+	return r, max(int(wait.Seconds()+0.999), 1)
+}
+
+// freezeCheck fails while a freeze holds at t, unless emergency names a
+// severity the policy lets through.
+func freezeCheck(rules []freezeRule, t time.Time, emergency string) CheckResult {
+	for _, f := range rules {
+		in, until := f.at(t)
+		if !in {
+			continue
+		}
+		what := fmt.Sprintf("change freeze until %s (%s): %s", until.UTC().Format(time.RFC3339), f.source, f.reason)
+		if emergency != "" {
+			return result("freeze", Pass, fmt.Sprintf("%s; severity %s takes the emergency path", what, emergency))
+		}
+		return result("freeze", Fail, what)
+	}
+	return result("freeze", Pass, "no change freeze in force")
+}

@@ -1,0 +1,192 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// applyControlDefaults fills the defaults of the concurrency limits.
+func applyControlDefaults(c *Config, set func(path string) bool) {
+	if cc := c.Concurrency; cc != nil {
+		if !set("concurrency.queue_timeout") {
+			cc.QueueTimeout = DefaultQueueTimeout
+		}
+		if !set("concurrency.stale_after") {
+			cc.StaleAfter = DefaultStaleAfter
+		}
+	}
+}
+
+// validateOperatorControls checks clusters, windows, freezes, the
+// emergency policy and the concurrency limits.
+func validateOperatorControls(c *Config, p *collector) {
+	clusters := map[string]int{}
+	for i, cl := range c.Clusters {
+		path := fmt.Sprintf("clusters[%d]", i)
+		switch first, dup := clusters[cl.Name]; {
+		case cl.Name == "":
+			p.addf(path+".name", "required")
+		case !serviceNameRE.MatchString(cl.Name):
+			p.addf(path+".name", "must match %s, got %q", serviceNamePattern, cl.Name)
+		case dup:
+			p.addf(path+".name", "%q is already the name of clusters[%d]", cl.Name, first)
+		default:
+			clusters[cl.Name] = i
+		}
+		if cl.Hosts <= 0 {
+			p.addf(path+".hosts", "must be greater than 0, got %d", cl.Hosts)
+		}
+	}
+	validateControls(&c.Controls, "controls", p)
+	for i := range c.Services {
+		if sc := c.Services[i].Controls; sc != nil {
+			validateControls(sc, fmt.Sprintf("services[%d].controls", i), p)
+		}
+	}
+	if c.Concurrency != nil {
+		validateConcurrency(c.Concurrency, clusters, p)
+	}
+}
+
+func validateControls(c *Controls, path string, p *collector) {
+	for i, w := range c.Windows {
+		validateWeekly(path+fmt.Sprintf(".windows[%d]", i), w.Weekdays, w.Start, w.End, w.TimeZone, p)
+	}
+	for i, f := range c.Freezes {
+		fp := path + fmt.Sprintf(".freezes[%d]", i)
+		if strings.TrimSpace(f.Reason) == "" {
+			p.addf(fp+".reason", "required: it is shown in every answer the freeze stops")
+		}
+		dated := f.From != "" || f.To != ""
+		weekly := f.Start != "" || f.End != "" || len(f.Weekdays) > 0 || f.TimeZone != ""
+		switch {
+		case dated && weekly:
+			p.addf(fp, "set either from and to, or weekdays, start and end, not both")
+		case dated:
+			validatePeriod(fp, f.From, f.To, p)
+		case weekly:
+			validateWeekly(fp, f.Weekdays, f.Start, f.End, f.TimeZone, p)
+		default:
+			p.addf(fp, "set from and to (RFC 3339 times), or start and end (HH:MM) with weekdays and time_zone")
+		}
+	}
+	if e := c.Emergency; e != nil {
+		if len(e.Severities) == 0 {
+			p.addf(path+".emergency.severities", "at least one severity is required: %s", strings.Join(Severities, ", "))
+		}
+		for i, s := range e.Severities {
+			if !slices.Contains(Severities, s) {
+				p.addf(fmt.Sprintf("%s.emergency.severities[%d]", path, i), "must be one of %s, got %q", strings.Join(Severities, ", "), s)
+			}
+		}
+	}
+}
+
+func validateWeekly(path string, weekdays []string, start, end, zone string, p *collector) {
+	seen := map[time.Weekday]bool{}
+	for i, d := range weekdays {
+		wd, err := ParseWeekday(d)
+		switch {
+		case err != nil:
+			p.addf(fmt.Sprintf("%s.weekdays[%d]", path, i), "%v", err)
+		case seen[wd]:
+			p.addf(fmt.Sprintf("%s.weekdays[%d]", path, i), "%s is listed twice", d)
+		}
+		seen[wd] = true
+	}
+	var s, e time.Duration
+	var okS, okE bool
+	for _, f := range []struct {
+		field, value string
+		to           *time.Duration
+		ok           *bool
+	}{{"start", start, &s, &okS}, {"end", end, &e, &okE}} {
+		if f.value == "" {
+			p.addf(path+"."+f.field, "required: a time of day HH:MM such as \"22:00\"")
+			continue
+		}
+		v, err := ParseClock(f.value)
+		if err != nil {
+			p.addf(path+"."+f.field, "%v", err)
+			continue
+		}
+		*f.to, *f.ok = v, true
+	}
+	if okS && okE && s == e {
+		p.addf(path+".end", "equals start (%s): the range would be empty or a whole day", start)
+	}
+	if s == 24*time.Hour && okS {
+		p.addf(path+".start", "must be before 24:00")
+	}
+	if zone != "" {
+		if _, err := time.LoadLocation(zone); err != nil {
+			p.addf(path+".time_zone", "unknown time zone %q: want an IANA name such as Europe/Berlin", zone)
+		}
+	}
+}
+
+func validatePeriod(path, from, to string, p *collector) {
+	var f, t time.Time
+	var okF, okT bool
+	for _, x := range []struct {
+		field, value string
+		to           *time.Time
+		ok           *bool
+	}{{"from", from, &f, &okF}, {"to", to, &t, &okT}} {
+		if x.value == "" {
+			p.addf(path+"."+x.field, "required with %s", map[string]string{"from": "to", "to": "from"}[x.field])
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, x.value)
+		if err != nil {
+			p.addf(path+"."+x.field, "want an RFC 3339 time such as 2026-12-20T00:00:00+01:00, got %q", x.value)
+			continue
+		}
+		*x.to, *x.ok = v, true
+	}
+	if okF && okT && !t.After(f) {
+		p.addf(path+".to", "must be after from (%s)", from)
+	}
+}
+
+func validateConcurrency(c *Concurrency, clusters map[string]int, p *collector) {
+	if c.MaxServices < 0 {
+		p.addf("concurrency.max_services", "must not be negative, got %d", c.MaxServices)
+	}
+	if c.MaxClusterHostsPercent < 0 || c.MaxClusterHostsPercent > 100 {
+		p.addf("concurrency.max_cluster_hosts_percent", "must be from 0 to 100, got %g", c.MaxClusterHostsPercent)
+	}
+	if c.MaxClusterHostsPercent > 0 && len(clusters) == 0 {
+		p.addf("concurrency.max_cluster_hosts_percent", "needs the clusters list with each cluster's hosts")
+	}
+	if c.MaxServices == 0 && c.MaxClusterHostsPercent == 0 && len(c.Clusters) == 0 {
+		p.addf("concurrency", "set max_services, max_cluster_hosts_percent or clusters (or leave concurrency out)")
+	}
+	seen := map[string]bool{}
+	for i, cl := range c.Clusters {
+		path := fmt.Sprintf("concurrency.clusters[%d]", i)
+		if _, ok := clusters[cl.Name]; !ok {
+			p.addf(path+".name", "undefined cluster %q: add it to clusters with its hosts", cl.Name)
+		} else if seen[cl.Name] {
+			p.addf(path+".name", "cluster %q is listed twice", cl.Name)
+		}
+		seen[cl.Name] = true
+		if cl.MaxServices < 0 {
+			p.addf(path+".max_services", "must not be negative, got %d", cl.MaxServices)
+		}
+		if cl.MaxHostsPercent < 0 || cl.MaxHostsPercent > 100 {
+			p.addf(path+".max_hosts_percent", "must be from 0 to 100, got %g", cl.MaxHostsPercent)
+		}
+		if cl.MaxServices == 0 && cl.MaxHostsPercent == 0 {
+			p.addf(path, "set max_services or max_hosts_percent")
+		}
+	}
+	if c.QueueTimeout <= 0 {
+		p.addf("concurrency.queue_timeout", "must be greater than 0")
+	}
+	if c.StaleAfter <= 0 {
+		p.addf("concurrency.stale_after", "must be greater than 0")
+	}
+}

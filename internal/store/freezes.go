@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Freeze is a change freeze created through the API: from StartsAt to
+// EndsAt no stage of the service (of every service when Service is empty)
+// may be promoted. Freezes are never removed: a deletion is recorded with
+// who, when and why.
+type Freeze struct {
+	Seq          int64
+	ID           string
+	Service      string
+	StartsAt     time.Time
+	EndsAt       time.Time
+	Reason       string
+	Actor        string
+	CreatedAt    time.Time
+	DeletedAt    time.Time
+	DeletedBy    string
+	DeleteReason string
+}
+
+// InForce reports whether f freezes changes at t.
+func (f Freeze) InForce(t time.Time) bool {
+	return f.DeletedAt.IsZero() && !t.Before(f.StartsAt) && t.Before(f.EndsAt)
+}
+
+const freezeColumns = "seq, id, service, starts_at, ends_at, reason, actor, created_at, deleted_at, deleted_by, delete_reason"
+
+// CreateFreeze stores f with a new ID.
+func (s *sqlStore) CreateFreeze(ctx context.Context, f Freeze) (Freeze, error) {
+	if f.Reason == "" || f.StartsAt.IsZero() || !f.EndsAt.After(f.StartsAt) {
+		return Freeze{}, errors.New("store: create freeze: a reason and an end after the start are required")
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
+	}
+	f.ID = id.String()
+	f.StartsAt, f.EndsAt, f.CreatedAt = f.StartsAt.UTC(), f.EndsAt.UTC(), f.CreatedAt.UTC()
+	f.DeletedAt, f.DeletedBy, f.DeleteReason = time.Time{}, "", ""
+	err = s.db.QueryRowContext(ctx, s.dialect.rebind(`
+		INSERT INTO freezes (id, service, starts_at, ends_at, reason, actor, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
+		f.ID, f.Service, formatTime(f.StartsAt), formatTime(f.EndsAt), f.Reason, f.Actor, formatTime(f.CreatedAt)).Scan(&f.Seq)
+	if err != nil {
+		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
+	}
+	return f, nil
+}
+
+// ListFreezes returns the freezes f selects, oldest first. With a
+// Service, the freezes of every service (Service "") come too.
+func (s *sqlStore) ListFreezes(ctx context.Context, f ControlFilter) ([]Freeze, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Service != "" {
+		where = append(where, "(service = ? OR service = '')")
+		args = append(args, f.Service)
+	}
+	if !f.InForceAt.IsZero() {
+		where = append(where, "deleted_at = ''", "ends_at > ?")
+		args = append(args, formatTime(f.InForceAt))
+	}
+	q := "SELECT " + freezeColumns + " FROM freezes"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q+" ORDER BY seq"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list freezes: %w", err)
+	}
+	defer rows.Close()
+	var out []Freeze
+	for rows.Next() {
+		fr, err := scanFreeze(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list freezes: %w", err)
+		}
+		out = append(out, fr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list freezes: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteFreeze records that by deleted the freeze at at, and returns it.
+// Deleting a deleted freeze changes nothing; an unknown id is ErrNotFound.
+func (s *sqlStore) DeleteFreeze(ctx context.Context, id, by, reason string, at time.Time) (Freeze, error) {
+	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
+		UPDATE freezes SET deleted_at = ?, deleted_by = ?, delete_reason = ?
+		WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)
+	if err != nil {
+		return Freeze{}, fmt.Errorf("store: delete freeze %q: %w", id, err)
+	}
+	f, err := scanFreeze(s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+freezeColumns+" FROM freezes WHERE id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Freeze{}, fmt.Errorf("store: delete freeze %q: %w", id, err)
+	}
+	return f, nil
+}
+
+func scanFreeze(r scanner) (Freeze, error) {
+	var (
+		f                                Freeze
+		starts, ends, created, deletedAt string
+	)
+	err := r.Scan(&f.Seq, &f.ID, &f.Service, &starts, &ends, &f.Reason, &f.Actor, &created,
+		&deletedAt, &f.DeletedBy, &f.DeleteReason)
+	if err != nil {
+		return Freeze{}, err
+	}
+	return f, parseTimes(fmt.Sprintf("freeze %q", f.ID),
+		timeField{"starts_at", starts, &f.StartsAt},
+		timeField{"ends_at", ends, &f.EndsAt},
+		timeField{"created_at", created, &f.CreatedAt},
+		timeField{"deleted_at", deletedAt, &f.DeletedAt})
+}

@@ -1,0 +1,169 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/common/model"
+
+	"github.com/patchgate/patchgate/gate"
+	"github.com/patchgate/patchgate/internal/store"
+)
+
+// MaxFreeze is the longest a freeze made through the API may last.
+const MaxFreeze = 90 * 24 * time.Hour
+
+// freezeInput is the body of POST /v1/freezes.
+type freezeInput struct {
+	// Service is frozen; empty freezes every service.
+	Service string `json:"service"`
+	// StartsAt defaults to now. One of EndsAt and Duration is required.
+	StartsAt string `json:"starts_at"`
+	EndsAt   string `json:"ends_at"`
+	Duration string `json:"duration"`
+	Reason   string `json:"reason"`
+}
+
+// FreezeView is a freeze on the wire.
+type FreezeView struct {
+	ID           string     `json:"id"`
+	Service      string     `json:"service,omitempty"`
+	StartsAt     time.Time  `json:"starts_at"`
+	EndsAt       time.Time  `json:"ends_at"`
+	Reason       string     `json:"reason"`
+	Actor        string     `json:"actor"`
+	CreatedAt    time.Time  `json:"created_at"`
+	InForce      bool       `json:"in_force"`
+	DeletedAt    *time.Time `json:"deleted_at,omitempty"`
+	DeletedBy    string     `json:"deleted_by,omitempty"`
+	DeleteReason string     `json:"delete_reason,omitempty"`
+}
+
+func viewFreeze(f store.Freeze, now time.Time) FreezeView {
+	v := FreezeView{
+		ID: f.ID, Service: f.Service, StartsAt: f.StartsAt, EndsAt: f.EndsAt, Reason: f.Reason, Actor: f.Actor,
+		CreatedAt: f.CreatedAt, InForce: f.InForce(now), DeletedBy: f.DeletedBy, DeleteReason: f.DeleteReason,
+	}
+	if !f.DeletedAt.IsZero() {
+		v.DeletedAt = &f.DeletedAt
+	}
+	return v
+}
+
+// handlePostFreeze answers POST /v1/freezes with 201 and the freeze.
+func (s *Server) handlePostFreeze(c echo.Context) error {
+	r := c.Request()
+	var in freezeInput
+	if err := decodeStrict(http.MaxBytesReader(c.Response(), r.Body, s.maxBodyBytes), &in); err != nil {
+		return err
+	}
+	now := s.now()
+	f, err := s.checkFreeze(in, now)
+	if err != nil {
+		return err
+	}
+	f.Actor, f.CreatedAt = TokenName(r.Context()), now
+	stored, err := s.operator.CreateFreeze(r.Context(), f)
+	if err != nil {
+		return fmt.Errorf("storing freeze: %w", err)
+	}
+	s.controlsChanged()
+	s.logger.InfoContext(r.Context(), "freeze created", "id", stored.ID, "service", stored.Service,
+		"starts_at", stored.StartsAt, "ends_at", stored.EndsAt, "actor", stored.Actor, "reason", stored.Reason)
+	return c.JSON(http.StatusCreated, viewFreeze(stored, now))
+}
+
+func (s *Server) checkFreeze(in freezeInput, now time.Time) (store.Freeze, error) {
+	f := store.Freeze{Service: in.Service, Reason: strings.TrimSpace(in.Reason)}
+	if in.Service != "" {
+		if _, ok := s.policy.Service(in.Service); !ok {
+			return f, &gate.NotFoundError{Field: "service", Value: in.Service}
+		}
+	}
+	f.StartsAt = now
+	if in.StartsAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.StartsAt)
+		if err != nil {
+			return f, &gate.FieldError{Field: "starts_at", Message: fmt.Sprintf("must be an RFC 3339 time, got %q", in.StartsAt)}
+		}
+		f.StartsAt = t
+	}
+	switch {
+	case in.EndsAt != "" && in.Duration != "":
+		return f, &gate.FieldError{Field: "duration", Message: "set ends_at or duration, not both"}
+	case in.EndsAt != "":
+		t, err := time.Parse(time.RFC3339Nano, in.EndsAt)
+		if err != nil {
+			return f, &gate.FieldError{Field: "ends_at", Message: fmt.Sprintf("must be an RFC 3339 time, got %q", in.EndsAt)}
+		}
+		f.EndsAt = t
+	case in.Duration != "":
+		d, err := model.ParseDuration(in.Duration)
+		if err != nil || d <= 0 {
+			return f, &gate.FieldError{Field: "duration", Message: fmt.Sprintf("must be a duration such as 12h or 3d, got %q", in.Duration)}
+		}
+		f.EndsAt = f.StartsAt.Add(time.Duration(d))
+	default:
+		return f, &gate.FieldError{Field: "ends_at", Message: "an end is required: ends_at (RFC 3339) or duration"}
+	}
+	switch {
+	case !f.EndsAt.After(f.StartsAt):
+		return f, &gate.FieldError{Field: "ends_at", Message: "must be after starts_at"}
+	case !f.EndsAt.After(now):
+		return f, &gate.FieldError{Field: "ends_at", Message: "is in the past"}
+	case f.EndsAt.Sub(f.StartsAt) > MaxFreeze:
+		return f, &gate.FieldError{Field: "ends_at", Message: fmt.Sprintf("the freeze would last more than %s", model.Duration(MaxFreeze))}
+	}
+	if f.Reason == "" {
+		return f, &gate.FieldError{Field: "reason", Message: "is required: it is shown in every answer the freeze stops"}
+	}
+	if err := checkText("reason", f.Reason, maxReasonBytes, true); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// handleListFreezes answers GET /v1/freezes?service=&all=true: the
+// freezes not yet over (in force or to come), or every one.
+func (s *Server) handleListFreezes(c echo.Context) error {
+	now := s.now()
+	f, err := controlFilter(c, now)
+	if err != nil {
+		return err
+	}
+	fs, err := s.operator.ListFreezes(c.Request().Context(), f)
+	if err != nil {
+		return fmt.Errorf("listing freezes: %w", err)
+	}
+	out := struct {
+		Freezes []FreezeView `json:"freezes"`
+	}{Freezes: make([]FreezeView, 0, len(fs))}
+	for _, fr := range fs {
+		out.Freezes = append(out.Freezes, viewFreeze(fr, now))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// handleDeleteFreeze answers DELETE /v1/freezes/:id?reason=: the freeze
+// stays stored with who lifted it, when and why.
+func (s *Server) handleDeleteFreeze(c echo.Context) error {
+	ctx, id, now := c.Request().Context(), c.Param("id"), s.now()
+	reason := c.QueryParam("reason")
+	if err := checkText("reason", reason, maxReasonBytes, false); err != nil {
+		return err
+	}
+	f, err := s.operator.DeleteFreeze(ctx, id, TokenName(ctx), reason, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return &APIError{Status: http.StatusNotFound, Field: "id", Message: fmt.Sprintf("no freeze %q", id)}
+	}
+	if err != nil {
+		return fmt.Errorf("deleting freeze %q: %w", id, err)
+	}
+	s.controlsChanged()
+	s.logger.InfoContext(ctx, "freeze deleted", "id", f.ID, "deleted_by", f.DeletedBy, "reason", f.DeleteReason)
+	return c.JSON(http.StatusOK, viewFreeze(f, now))
+}
