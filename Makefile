@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/patchgate
 
-.PHONY: demo test build lint bench fuzz clean
+.PHONY: demo test build lint bench bench-quality bench-rules fuzz clean
 
 ## demo: build and run the demo (embedded Prometheus engine, SQLite, simulated fleet)
 demo: build
@@ -20,12 +20,25 @@ lint:
 	$(GO) vet ./...
 	staticcheck ./...
 
+## bench: Go benchmarks (benchstat-friendly, -count 6; a real Prometheus where installed) and the
+## HTTP load test, each with its baselines measured in the same run (docs/performance.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./gate/... | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./gate/... ./cmd/benchload/ | tee bench.out
+	$(GO) run ./cmd/benchload > bench-load.out || { cat bench-load.out; exit 1; }
+	cat bench-load.out
+
+## bench-quality: decision quality on 32,000 simulated canary stages, a few minutes (docs/decision-quality.md)
+bench-quality:
+	$(GO) run ./cmd/benchquality > bench-quality.out || { cat bench-quality.out; exit 1; }
+	cat bench-quality.out
+
+## bench-rules: rules for 1,000 and 10,000 SLOs, patchgate against Sloth's library on the same specs (docs/slo.md)
+bench-rules:
+	$(GO) test -run '^$$' -bench BenchmarkRules -benchtime 1x -count 3 -timeout 60m ./slo/ | tee bench-rules.out
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRenderShape -fuzztime 30s ./slo/
 	$(GO) test -run '^$$' -fuzz FuzzGateRequest -fuzztime 30s ./server/
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out bench-load.out bench-quality.out bench-rules.out

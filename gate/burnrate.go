@@ -49,20 +49,30 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 	}
 	add(period)
 
+	// With Sloth's rules deployed, read the ratios they record instead
+	// of running the SLI queries (burnrate_sloth.go).
+	measure := l.ratio
+	if l.service.SLO.SlothRulesDeployed {
+		measure = l.slothRatio
+	}
 	ratios := make([]windowRatio, len(windows))
 	var wg sync.WaitGroup
 	for i, w := range windows {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ratios[i] = l.ratio(ctx, w)
+			ratios[i] = measure(ctx, w)
 		}()
 	}
 	wg.Wait()
 	byWindow := map[time.Duration]windowRatio{}
 	var queries []string
 	for _, r := range ratios {
-		queries = append(queries, r.errQ, r.totalQ)
+		for _, q := range []string{r.errQ, r.totalQ} {
+			if q != "" {
+				queries = append(queries, q)
+			}
+		}
 		if r.err != nil {
 			return sourceError(c.name(), r.err, queries...)
 		}
@@ -114,8 +124,8 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 		if !pr.traffic {
 			missing = append(missing, model.Duration(period).String())
 		}
-		r := noData(c.name(), fmt.Sprintf("no requests measured over the %s window(s), so the burn rate is unknown; %s",
-			strings.Join(missing, ", "), explain), queries...)
+		r := noData(c.name(), fmt.Sprintf("no requests measured over the %s window(s)%s, so the burn rate is unknown; %s",
+			strings.Join(missing, ", "), slothMissingHint(l), explain), queries...)
 		for k, v := range res.Details {
 			r.Details[k] = v
 		}

@@ -74,6 +74,16 @@ type Engine struct {
 	// controls are the operator's overrides, windows, freezes and
 	// concurrency limit (controls.go).
 	controls controlState
+
+	// policies holds each stage's effective checks and revision, computed
+	// once: the configuration does not change while the engine runs.
+	policies map[*config.Stage]policy
+}
+
+// policy is a stage's effective checks and the hash naming them.
+type policy struct {
+	checks   config.Checks
+	revision string
 }
 
 type cached struct {
@@ -87,7 +97,16 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	return &Engine{cfg: cfg, cache: map[string]cached{}}, nil
+	e := &Engine{cfg: cfg, cache: map[string]cached{}, policies: map[*config.Stage]policy{}}
+	for i := range cfg.Policy.Services {
+		svc := &cfg.Policy.Services[i]
+		for j := range svc.Stages {
+			stage := &svc.Stages[j]
+			checks := svc.EffectiveChecks(stage)
+			e.policies[stage] = policy{checks: checks, revision: revision(svc, stage, checks)}
+		}
+	}
+	return e, nil
 }
 
 // Params the gate reads itself; any other parameter is only available to
@@ -135,8 +154,8 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	checks := svc.EffectiveChecks(stage)
-	rev := revision(svc, stage, checks)
+	pol := e.policies[stage]
+	checks, rev := pol.checks, pol.revision
 	key := store.AttemptKey{Service: svc.Name, PatchID: req.PatchID, Stage: stage.Name, Attempt: attempt}
 	attemptID := fmt.Sprintf("%s\x00%s\x00%s\x00%s", key.Service, key.PatchID, key.Stage, key.Attempt)
 	at, known := e.attempt(attemptID)

@@ -42,5 +42,5 @@ func (s *Server) handleGate(c echo.Context) error {
 	if d.Decision == gate.Wait && d.RetryAfterSeconds > 0 {
 		c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(d.RetryAfterSeconds))
 	}
-	return c.JSON(http.StatusOK, d)
+	return s.writeDecision(c, d)
 }

@@ -179,6 +179,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "  try:   curl -s -H 'Authorization: Bearer %s' '%s/v1/decisions?service=payments'\n", token, url)
 	fmt.Fprintf(stdout, "         patchgate check --server %s --token %s --service checkout --patch p-1 --stage canary\n", url, token)
 	fmt.Fprintf(stdout, "  files: %s\n", dir)
+	printUIURLs(stdout, url)
 	// Keep the simulated fleet running so new asks see fresh data.
 	for {
 		select {

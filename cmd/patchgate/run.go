@@ -27,6 +27,9 @@ Usage:
   patchgate check --server URL --service S --patch P --stage X [--token T] [--wait 30m]
   patchgate config validate FILE
   patchgate audit verify --config patchgate.yaml
+  patchgate report --config patchgate.yaml --out FILE [--format html|csv|json] [--period 30d]
+  patchgate generate dashboards --config patchgate.yaml --out DIR
+  patchgate publish --config patchgate.yaml [--grafana-url URL]   # token from GRAFANA_TOKEN or grafana.token_env
 
 Run "patchgate COMMAND -h" for a command's flags.
 `
@@ -53,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = runAudit(ctx, rest, stdout, stderr)
 	case "generate":
 		err = runGenerate(ctx, rest, stdout, stderr)
+	case "publish":
+		err = runPublish(ctx, rest, stdout, stderr)
+	case "report":
+		err = runReport(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

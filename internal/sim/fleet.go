@@ -47,6 +47,7 @@ type Fleet struct {
 	hosts     []*host
 	byService map[string][]*host
 	rollouts  map[string]*rollout
+	inventory inventory // the fleet input series (inventory.go)
 }
 
 type host struct {
@@ -172,6 +173,7 @@ func (f *Fleet) Step(ctx context.Context, app Appender) error {
 			sample(base, "http_requests_total", "500", h.errors, f.now),
 		)
 	}
+	samples = append(samples, f.inventorySamples(f.now)...)
 	return app.Append(ctx, samples)
 }
 
