@@ -1,0 +1,351 @@
+package lifecycle
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate/internal/store"
+)
+
+// DisclosedAtLabel is the event label holding a vulnerability's public
+// disclosure time (RFC 3339), the start of time-to-discover and of the
+// exposure window.
+const DisclosedAtLabel = "disclosed_at"
+
+// histogram is one histogram series.
+type histogram struct {
+	labels  []string
+	count   uint64
+	sum     float64
+	buckets map[float64]uint64 // cumulative, by upper bound
+}
+
+// value is one counter or gauge series.
+type value struct {
+	labels []string
+	v      float64
+}
+
+// Snapshot is every lifecycle series at one moment.
+type Snapshot struct {
+	hists  map[string]map[string]*histogram // metric → label values → series
+	values map[string]map[string]*value
+}
+
+func newSnapshot() *Snapshot {
+	return &Snapshot{hists: map[string]map[string]*histogram{}, values: map[string]map[string]*value{}}
+}
+
+func (s *Snapshot) observe(metric string, bounds []float64, v float64, labels ...string) {
+	m := s.hists[metric]
+	if m == nil {
+		m = map[string]*histogram{}
+		s.hists[metric] = m
+	}
+	k := strings.Join(labels, "\xff")
+	h := m[k]
+	if h == nil {
+		h = &histogram{labels: labels, buckets: make(map[float64]uint64, len(bounds))}
+		for _, b := range bounds {
+			h.buckets[b] = 0
+		}
+		m[k] = h
+	}
+	h.count++
+	h.sum += v
+	for _, b := range bounds {
+		if v <= b {
+			h.buckets[b]++
+		}
+	}
+}
+
+func (s *Snapshot) add(metric string, v float64, labels ...string) {
+	m := s.values[metric]
+	if m == nil {
+		m = map[string]*value{}
+		s.values[metric] = m
+	}
+	k := strings.Join(labels, "\xff")
+	if x := m[k]; x != nil {
+		x.v += v
+		return
+	}
+	m[k] = &value{labels: labels, v: v}
+}
+
+func (s *Snapshot) set(metric string, v float64, labels ...string) {
+	s.add(metric, 0, labels...)
+	s.values[metric][strings.Join(labels, "\xff")].v = v
+}
+
+// Value returns a counter or gauge's value for the label values, and
+// whether the series exists.
+func (s *Snapshot) Value(metric string, labels ...string) (float64, bool) {
+	x, ok := s.values[metric][strings.Join(labels, "\xff")]
+	if !ok {
+		return 0, false
+	}
+	return x.v, true
+}
+
+// Observations returns a histogram's count and sum for the label values.
+func (s *Snapshot) Observations(metric string, labels ...string) (count uint64, sum float64) {
+	h, ok := s.hists[metric][strings.Join(labels, "\xff")]
+	if !ok {
+		return 0, 0
+	}
+	return h.count, h.sum
+}
+
+// ComputeConfig holds what Compute needs besides the records.
+type ComputeConfig struct {
+	Now time.Time
+	// ActiveFor is how recent a rollout's latest decision must be for the
+	// rollout to count as active.
+	ActiveFor time.Duration
+}
+
+// patch gathers one patch's events, in the order they were stored.
+type patch struct {
+	events    []store.Event
+	severity  string
+	disclosed time.Time
+}
+
+type pairKey struct{ service, cluster string }
+
+// Compute derives every lifecycle series from the stored events and the
+// latest decisions (newest first, as the store lists them). "First" always
+// means first stored (lowest Seq), so a series' past observations never
+// change when events arrive late: histograms and counters only grow.
+func Compute(events []store.Event, decisions []store.Decision, cfg ComputeConfig) *Snapshot {
+	s := newSnapshot()
+	events = slices.Clone(events)
+	slices.SortFunc(events, func(a, b store.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	patches := map[string]*patch{}
+	var order []string
+	for _, e := range events {
+		p := patches[e.PatchID]
+		if p == nil {
+			p = &patch{}
+			patches[e.PatchID] = p
+			order = append(order, e.PatchID)
+		}
+		p.events = append(p.events, e)
+		if p.severity == "" && e.Severity != "" {
+			p.severity = e.Severity
+		}
+		if p.disclosed.IsZero() {
+			if t, err := time.Parse(time.RFC3339Nano, e.Labels[DisclosedAtLabel]); err == nil {
+				p.disclosed = t
+			}
+		}
+	}
+	exposure := map[string]float64{}
+	for _, sev := range severities() {
+		exposure[sev] = 0
+	}
+	for _, id := range order {
+		p := patches[id]
+		sev := knownSeverity(p.severity)
+		p.durations(s, sev)
+		p.counts(s, sev)
+		if start, open := p.open(); open && !start.IsZero() {
+			exposure[sev] = max(exposure[sev], cfg.Now.Sub(start).Seconds())
+		}
+	}
+	for sev, v := range exposure {
+		s.set(ExposureWindow, v, sev)
+	}
+	canaryDeltas(s, decisions, patches, cfg)
+	rolledBack(s, patches, order)
+	progressAfterNoGo(s, decisions, patches, cfg.Now)
+	return s
+}
+
+// first returns the first stored event of a type, matching keep.
+func (p *patch) first(typ string, keep func(store.Event) bool) (store.Event, bool) {
+	for _, e := range p.events {
+		if e.Type == typ && (keep == nil || keep(e)) {
+			return e, true
+		}
+	}
+	return store.Event{}, false
+}
+
+// durations observes time to discover, test, deploy and roll back.
+func (p *patch) durations(s *Snapshot, sev string) {
+	discovered, found := p.first(store.EventDiscovered, nil)
+	if found && !p.disclosed.IsZero() {
+		if d := discovered.Time.Sub(p.disclosed); d >= 0 {
+			s.observe(TimeToDiscover, durationBuckets(), d.Seconds(), sev)
+		}
+	}
+	tested := map[string]bool{}
+	deployed := map[pairKey]bool{}
+	for _, e := range p.events {
+		switch e.Type {
+		case store.EventTested:
+			if !found || tested[e.Service] {
+				continue
+			}
+			tested[e.Service] = true
+			if d := e.Time.Sub(discovered.Time); d >= 0 {
+				s.observe(TimeToTest, durationBuckets(), d.Seconds(), sev, e.Service)
+			}
+		case store.EventDeployed:
+			k := pairKey{e.Service, e.Cluster}
+			if !found || deployed[k] {
+				continue
+			}
+			deployed[k] = true
+			if d := e.Time.Sub(discovered.Time); d >= 0 {
+				s.observe(TimeToDeploy, durationBuckets(), d.Seconds(), sev, e.Service, e.Cluster)
+			}
+		}
+	}
+}
+
+// rollbackKey is what makes two rolled_back events the same rollback.
+type rollbackKey struct{ service, cluster, stage, attempt string }
+
+// counts counts incidents and rollbacks, and observes time to roll back.
+func (p *patch) counts(s *Snapshot, sev string) {
+	seen := map[rollbackKey]bool{}
+	for _, e := range p.events {
+		switch e.Type {
+		case store.EventIncident:
+			s.add(Incidents, 1, sev, e.Service, e.Cluster)
+		case store.EventRolledBack:
+			k := rollbackKey{e.Service, e.Cluster, e.Stage, e.Attempt}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			s.add(Rollbacks, 1, e.Service, e.Cluster)
+			if start, ok := p.stageStart(e); ok {
+				if d := e.Time.Sub(start); d >= 0 {
+					s.observe(TimeToRollback, rollbackBuckets(), d.Seconds(), sev, e.Service, e.Cluster)
+				}
+			}
+		}
+	}
+}
+
+// stageStart is the start of the stage a rollback ended: the latest
+// stage_started event stored before it for the same service, and the same
+// cluster, stage and attempt where both events name them.
+func (p *patch) stageStart(rb store.Event) (time.Time, bool) {
+	same := func(a, b string) bool { return a == "" || b == "" || a == b }
+	var start time.Time
+	for _, e := range p.events {
+		if e.Seq >= rb.Seq {
+			break
+		}
+		if e.Type != store.EventStageStarted || e.Service != rb.Service || e.Time.After(rb.Time) ||
+			!same(e.Cluster, rb.Cluster) || !same(e.Stage, rb.Stage) || !same(e.Attempt, rb.Attempt) {
+			continue
+		}
+		if e.Time.After(start) {
+			start = e.Time
+		}
+	}
+	return start, !start.IsZero()
+}
+
+// open reports whether the patch is still open, and since when: from its
+// disclosure, else its discovery, else its first event. A patch is closed
+// once every service and cluster its rollout touched (stage_started,
+// promoted, deployed, rolled_back events) ended with deployed; a deployed
+// event without a cluster covers the service's clusters until then.
+func (p *patch) open() (time.Time, bool) {
+	type last struct {
+		at       time.Time
+		seq      int64
+		deployed bool
+	}
+	latest := map[pairKey]last{}
+	var start time.Time
+	for _, e := range p.events {
+		if start.IsZero() || e.Time.Before(start) {
+			start = e.Time
+		}
+		switch e.Type {
+		case store.EventStageStarted, store.EventPromoted, store.EventDeployed, store.EventRolledBack:
+		default:
+			continue
+		}
+		if e.Service == "" {
+			continue
+		}
+		k := pairKey{e.Service, e.Cluster}
+		l := latest[k]
+		if l.at.IsZero() || e.Time.After(l.at) || e.Time.Equal(l.at) && e.Seq > l.seq {
+			latest[k] = last{at: e.Time, seq: e.Seq, deployed: e.Type == store.EventDeployed}
+		}
+	}
+	if d, ok := p.first(store.EventDiscovered, nil); ok {
+		start = d.Time
+	}
+	if !p.disclosed.IsZero() {
+		start = p.disclosed
+	}
+	if len(latest) == 0 {
+		return start, true
+	}
+	for k, l := range latest {
+		if whole, ok := latest[pairKey{k.service, ""}]; ok && k.cluster != "" && whole.deployed && !whole.at.Before(l.at) {
+			continue
+		}
+		if !l.deployed {
+			return start, true
+		}
+	}
+	return start, false
+}
+
+// decisionBody is the part of a recorded answer the canary gauge reads.
+type decisionBody struct {
+	Checks []struct {
+		Name     string   `json:"name"`
+		Observed *float64 `json:"observed"`
+	} `json:"checks"`
+}
+
+// canaryDeltas sets the canary error delta of every active rollout: the
+// newest decision of each service and patch, if recent and not followed by
+// a rollback, with an observed error_delta (in percentage points).
+func canaryDeltas(s *Snapshot, decisions []store.Decision, patches map[string]*patch, cfg ComputeConfig) {
+	type rollout struct{ service, patch string }
+	seen := map[rollout]bool{}
+	for _, d := range decisions {
+		r := rollout{d.Service, d.PatchID}
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
+		if cfg.Now.Sub(d.EvaluatedAt) > cfg.ActiveFor {
+			continue
+		}
+		if p := patches[d.PatchID]; p != nil {
+			if _, rolledBack := p.first(store.EventRolledBack, func(e store.Event) bool {
+				return e.Service == d.Service && !e.Time.Before(d.EvaluatedAt)
+			}); rolledBack {
+				continue
+			}
+		}
+		var body decisionBody
+		if err := json.Unmarshal(d.Body, &body); err != nil {
+			continue
+		}
+		for _, c := range body.Checks {
+			if c.Name == "error_delta" && c.Observed != nil {
+				s.set(CanaryErrorDelta, *c.Observed/100, d.Service, d.PatchID, d.Stage)
+			}
+		}
+	}
+}
