@@ -117,11 +117,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "rolling out %s to checkout (healthy) and %s to payments (it raises errors from 0.3%% to 2.5%%)\n\n",
 		plans[0].Patch, plans[1].Patch)
+	fleet.SetSeverity(plans[0].Patch, "critical")
+	fleet.SetSeverity(plans[1].Patch, "high")
 	rollouts, err := sim.NewRollouts(ctx, fleet, plans...)
 	if err != nil {
 		return err
 	}
 	client := &server.Client{URL: url, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	log := &demoEvents{client: client, severity: map[string]string{plans[0].Patch: "critical", plans[1].Patch: "high"}}
+	for _, p := range plans {
+		// The patches were found two days ago and tested since.
+		now := fleet.Now()
+		if err := log.post(ctx, p.Patch, "discovered", p.Service, "", now.Add(-40*time.Hour)); err != nil {
+			return err
+		}
+		if err := log.post(ctx, p.Patch, "tested", p.Service, "", now.Add(-6*time.Hour)); err != nil {
+			return err
+		}
+		if err := log.post(ctx, p.Patch, "stage_started", p.Service, p.Stages[0].Name, now); err != nil {
+			return err
+		}
+	}
 	ask := func(ctx context.Context, service, patch, stage string, startedAt time.Time) (sim.Answer, error) {
 		d, err := client.Gate(ctx, gate.Request{Service: service, PatchID: patch, Stage: stage,
 			Params: map[string]string{gate.ParamStageStartedAt: startedAt.Format(time.RFC3339)}})
@@ -155,6 +171,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				strings.ToUpper(ev.Answer.Verdict), shorten(ev.Answer.Reason, 150))
 			if ev.Action != "waiting" {
 				fmt.Fprintf(stdout, "       → %s %s\n", ev.Service, ev.Action)
+				if err := log.action(ctx, ev); err != nil {
+					return err
+				}
 			}
 		}
 		fmt.Fprintf(stdout, "       [minute %d: %s; %d go, %d no_go, %d wait]\n", minute, progress(rollouts, fleet),
@@ -195,6 +214,41 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			clock.set(fleet.Now())
 		}
 	}
+}
+
+// demoEvents posts the rollouts' lifecycle events through the API, as a
+// rollout tool would, so the lifecycle metrics and the report have data.
+type demoEvents struct {
+	client   *server.Client
+	severity map[string]string
+	n        int
+}
+
+func (d *demoEvents) post(ctx context.Context, patch, typ, service, stage string, at time.Time) error {
+	d.n++
+	_, err := d.client.Event(ctx, patch, server.EventInput{
+		Type: typ, Time: at.UTC().Format(time.RFC3339), Service: service, Stage: stage,
+		Severity: d.severity[patch], IdempotencyKey: fmt.Sprintf("demo-%s-%d", patch, d.n),
+	})
+	if err != nil {
+		return fmt.Errorf("post %s event for %s: %w", typ, patch, err)
+	}
+	return nil
+}
+
+func (d *demoEvents) action(ctx context.Context, ev sim.Event) error {
+	switch {
+	case strings.HasPrefix(ev.Action, "promoted to "):
+		if err := d.post(ctx, ev.Patch, "promoted", ev.Service, ev.Stage, ev.Time); err != nil {
+			return err
+		}
+		return d.post(ctx, ev.Patch, "stage_started", ev.Service, strings.TrimPrefix(ev.Action, "promoted to "), ev.Time)
+	case ev.Action == "finished":
+		return d.post(ctx, ev.Patch, "deployed", ev.Service, ev.Stage, ev.Time)
+	case ev.Action == "rolled back":
+		return d.post(ctx, ev.Patch, "rolled_back", ev.Service, ev.Stage, ev.Time)
+	}
+	return nil
 }
 
 func progress(r *sim.Rollouts, f *sim.Fleet) string {
