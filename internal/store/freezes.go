@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,59 +59,16 @@ func (s *sqlStore) CreateFreeze(ctx context.Context, f Freeze) (Freeze, error) {
 // ListFreezes returns the freezes f selects, oldest first. With a
 // Service, the freezes of every service (Service "") come too.
 func (s *sqlStore) ListFreezes(ctx context.Context, f ControlFilter) ([]Freeze, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if f.Service != "" {
-		where = append(where, "(service = ? OR service = '')")
-		args = append(args, f.Service)
-	}
-	if !f.InForceAt.IsZero() {
-		where = append(where, "deleted_at = ''", "ends_at > ?")
-		args = append(args, formatTime(f.InForceAt))
-	}
-	q := "SELECT " + freezeColumns + " FROM freezes"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q+" ORDER BY seq"), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list freezes: %w", err)
-	}
-	defer rows.Close()
-	var out []Freeze
-	for rows.Next() {
-		fr, err := scanFreeze(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list freezes: %w", err)
-		}
-		out = append(out, fr)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list freezes: %w", err)
-	}
-	return out, nil
+	return listControls(ctx, s, freezeTable, f, scanFreeze)
 }
 
 // DeleteFreeze records that by deleted the freeze at at, and returns it.
 // Deleting a deleted freeze changes nothing; an unknown id is ErrNotFound.
 func (s *sqlStore) DeleteFreeze(ctx context.Context, id, by, reason string, at time.Time) (Freeze, error) {
-	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
-		UPDATE freezes SET deleted_at = ?, deleted_by = ?, delete_reason = ?
-		WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)
-	if err != nil {
-		return Freeze{}, fmt.Errorf("store: delete freeze %q: %w", id, err)
-	}
-	f, err := scanFreeze(s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+freezeColumns+" FROM freezes WHERE id = ?"), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return Freeze{}, fmt.Errorf("store: delete freeze %q: %w", id, err)
-	}
-	return f, nil
+	return deleteControl(ctx, s, freezeTable, id, by, reason, at, scanFreeze)
 }
+
+var freezeTable = controlTable{name: "freezes", columns: freezeColumns, end: "ends_at", global: true}
 
 func scanFreeze(r scanner) (Freeze, error) {
 	var (

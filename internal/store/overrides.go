@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,60 +74,17 @@ func (s *sqlStore) CreateOverride(ctx context.Context, o Override) (Override, er
 
 // ListOverrides returns the overrides f selects, oldest first.
 func (s *sqlStore) ListOverrides(ctx context.Context, f ControlFilter) ([]Override, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if f.Service != "" {
-		where = append(where, "service = ?")
-		args = append(args, f.Service)
-	}
-	if !f.InForceAt.IsZero() {
-		where = append(where, "deleted_at = ''", "expires_at > ?")
-		args = append(args, formatTime(f.InForceAt))
-	}
-	q := "SELECT " + overrideColumns + " FROM overrides"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q+" ORDER BY seq"), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list overrides: %w", err)
-	}
-	defer rows.Close()
-	var out []Override
-	for rows.Next() {
-		o, err := scanOverride(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list overrides: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list overrides: %w", err)
-	}
-	return out, nil
+	return listControls(ctx, s, overrideTable, f, scanOverride)
 }
 
 // DeleteOverride records that by deleted the override at at, and returns
 // it. Deleting a deleted override changes nothing and returns it as it
 // is; an unknown id is ErrNotFound.
 func (s *sqlStore) DeleteOverride(ctx context.Context, id, by, reason string, at time.Time) (Override, error) {
-	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
-		UPDATE overrides SET deleted_at = ?, deleted_by = ?, delete_reason = ?
-		WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)
-	if err != nil {
-		return Override{}, fmt.Errorf("store: delete override %q: %w", id, err)
-	}
-	o, err := scanOverride(s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+overrideColumns+" FROM overrides WHERE id = ?"), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return Override{}, fmt.Errorf("store: delete override %q: %w", id, err)
-	}
-	return o, nil
+	return deleteControl(ctx, s, overrideTable, id, by, reason, at, scanOverride)
 }
+
+var overrideTable = controlTable{name: "overrides", columns: overrideColumns, end: "expires_at"}
 
 func scanOverride(r scanner) (Override, error) {
 	var (

@@ -118,23 +118,7 @@ func (s *sqlStore) ListDecisions(ctx context.Context, f Filter) ([]Decision, err
 	q += " ORDER BY seq DESC LIMIT ?"
 	args = append(args, limit(f.Limit))
 
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list decisions: %w", err)
-	}
-	defer rows.Close()
-	var ds []Decision
-	for rows.Next() {
-		d, err := scanDecision(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list decisions: %w", err)
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list decisions: %w", err)
-	}
-	return ds, nil
+	return queryAll(ctx, s, "list decisions", q, args, scanDecision)
 }
 
 func limit(n int) int {
