@@ -12,8 +12,20 @@ import (
 	"github.com/patchgate/patchgate/slo"
 )
 
+// alertPatchLabel is the alert label naming the patch an alert is about
+// (patchgate's own alerts carry it: docs/alerts.md).
+const alertPatchLabel = "patch_id"
+
 // alertsCheck fails while page alerts fire for the service, read from the
 // ALERTS series that Prometheus writes for every pending or firing alert.
+//
+// Every firing alert the selector picks for the service blocks, whatever
+// patch it names: a page about another patch of the service (a failed
+// rollback, a reboot storm) says the service is not healthy enough to go
+// on with this one either. The sentence and details tell the alerts about
+// this patch (patch_id equal to the request's) from those about other
+// patches and those about none. Ticket alerts never block: the default
+// selector picks severity="page" only.
 type alertsCheck struct{ cfg config.Alerts }
 
 func (alertsCheck) name() string { return "alerts" }
@@ -36,8 +48,20 @@ func (c alertsCheck) run(ctx context.Context, l *look) CheckResult {
 		return sourceError(c.name(), err, q)
 	}
 	names := map[string]bool{}
+	var this, other, none float64
 	for _, s := range vec {
-		names[string(s.Metric["alertname"])] = true
+		name := string(s.Metric["alertname"])
+		switch p := string(s.Metric[alertPatchLabel]); {
+		case p == "":
+			none++
+		case p == l.vars.PatchID:
+			this++
+			name += " for this patch"
+		default:
+			other++
+			name += " for patch " + p
+		}
+		names[name] = true
 	}
 	list := make([]string, 0, len(names))
 	for n := range names {
@@ -49,7 +73,11 @@ func (c alertsCheck) run(ctx context.Context, l *look) CheckResult {
 	r.Observed, r.Threshold, r.Unit = ptr(float64(len(vec))), &zero, "firing alerts"
 	if len(vec) > 0 {
 		r.Verdict = Fail
+		r.Details = map[string]float64{"this_patch": this, "other_patches": other, "no_patch": none}
 		r.Sentence = fmt.Sprintf("%d page alert(s) firing for %s: %s", len(vec), l.service.Name, strings.Join(list, ", "))
+		if this == 0 {
+			r.Sentence += " (a page alert of the service blocks every patch of it)"
+		}
 		return r
 	}
 	r.Sentence = fmt.Sprintf("no page alerts firing for %s", l.service.Name)

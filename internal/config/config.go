@@ -42,6 +42,9 @@ type Config struct {
 	// Grafana is where dashboards are published and decisions annotated
 	// (grafana.go).
 	Grafana Grafana `yaml:"grafana" json:"grafana"`
+	// Alerting is how the patch alerts and their Alertmanager routing are
+	// generated (alerting.go).
+	Alerting Alerting `yaml:"alerting" json:"alerting"`
 	// Dir is the folder of the config file (set by Load and
 	// LoadWithoutSecrets): relative SLO spec paths are read from it.
 	Dir string `yaml:"-" json:"-"`

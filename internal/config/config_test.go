@@ -227,6 +227,22 @@ func TestBadConfigs(t *testing.T) {
 			`controls.bad.yml:23:7: concurrency.clusters[1]: set max_services or max_hosts_percent`,
 			`controls.bad.yml:34:19: services[0].controls.emergency.severities: at least one severity is required: critical, high, medium, low`,
 		}},
+		{"alerting.bad.yml", []string{
+			`alerting.bad.yml:4:3: alerting.runbook_url: must be an http or https URL such as https://wiki.example.com/runbooks/patchgate/ (the alert's name in lower case is appended), got "wiki/runbooks"`,
+			`alerting.bad.yml:5:16: alerting.thresholds.mass_reboot_percent: must be a percentage above 0 and below 100, got 100`,
+			`alerting.bad.yml:5:42: alerting.thresholds.reboot_window: must be greater than 0`,
+			`alerting.bad.yml:5:61: alerting.thresholds.patching_budget_percent: must be a percentage above 0 and at most 100, got 0`,
+			`alerting.bad.yml:6:9: alerting.for.PatchgateHostFailed: unknown alert "PatchgateHostFailed": one of PatchgateCanaryErrors, PatchgateRollbackFailed, PatchgateMassNodeReboot, PatchgateNoGoIgnored, PatchgateComplianceDrift, PatchgateHostPatchFailed, PatchgatePatchFailed, PatchgateExposureWindowOverTarget, PatchgateCoverageUnderTarget, PatchgateErrorBudgetUsedByPatching`,
+			`alerting.bad.yml:10:17: alerting.receivers.page.webhook.url: must not hold credentials: put a bearer token in a file and name it in bearer_token_file`,
+			`alerting.bad.yml:11:19: alerting.receivers.page.pagerduty.routing_key_file: required`,
+			`alerting.bad.yml:13:7: alerting.receivers.ticket.name: must differ from the page receiver's name ("patchgate"): pages and tickets are routed apart`,
+			`alerting.bad.yml:14:7: alerting.receivers.ticket.slack.channel: required`,
+			`alerting.bad.yml:15:7: alerting.receivers.ticket.email: set both auth_username and auth_password_file, or neither`,
+			`alerting.bad.yml:16:11: alerting.route.group_interval: must be greater than 0`,
+		}},
+		{"alerting_secret.bad.yml", []string{
+			"alerting_secret.bad.yml:6:19: alerting.receivers.page.pagerduty.routing_key: unknown field; valid fields here: routing_key_file",
+		}},
 	}
 
 	files, err := filepath.Glob("*.bad.yml")
@@ -370,6 +386,14 @@ services:
 			PatchCoverage: 95, CanaryErrorDeltaPP: 0.5, ExposureWindow: Duration(14 * 24 * time.Hour),
 		},
 		Grafana: Grafana{Folder: "patchgate", UIDPrefix: "patchgate", Annotations: true},
+		Alerting: Alerting{
+			RunbookURL: "https://github.com/patchgate/patchgate/blob/main/docs/alerts.md#",
+			Thresholds: AlertThresholds{MassRebootPercent: 20, RebootWindow: Duration(10 * time.Minute), RollbackGrace: Duration(15 * time.Minute),
+				PatchingBudgetPercent: 25, BudgetWindow: Duration(7 * 24 * time.Hour)},
+			Receivers: AlertReceivers{Page: AlertReceiver{Name: "patchgate-page"}, Ticket: AlertReceiver{Name: "patchgate-ticket"}},
+			Route: AlertRoute{GroupWait: Duration(30 * time.Second), GroupInterval: Duration(5 * time.Minute),
+				RepeatInterval: Duration(4 * time.Hour), TicketRepeatInterval: Duration(24 * time.Hour)},
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)

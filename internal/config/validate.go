@@ -30,6 +30,7 @@ func validate(c *Config, p *collector) {
 	validateIntegrations(c, p)
 	validateSLORules(c, p)
 	validateGrafana(&c.Grafana, p)
+	validateAlerting(&c.Alerting, p)
 }
 
 func validateSource(s *Source, p *collector) {

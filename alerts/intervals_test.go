@@ -1,0 +1,104 @@
+package alerts
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/timeinterval"
+
+	"github.com/patchgate/patchgate/internal/config"
+)
+
+// inWindow is the gate's meaning of a patch window (docs/decisions.md,
+// gate/schedule.go), written again as the test's oracle: the window starts
+// on each of its weekdays (every day when none) at Start in its time zone
+// and ends at End, on the next day when End is at or before Start.
+func inWindow(w config.Window, loc *time.Location, t time.Time) bool {
+	start, _ := config.ParseClock(w.Start)
+	end, _ := config.ParseClock(w.End)
+	local := t.In(loc)
+	for off := -1; off <= 0; off++ {
+		day := time.Date(local.Year(), local.Month(), local.Day()+off, 0, 0, 0, 0, loc)
+		if len(w.Weekdays) > 0 {
+			ok := false
+			for _, d := range w.Weekdays {
+				wd, _ := config.ParseWeekday(d)
+				ok = ok || wd == day.Weekday()
+			}
+			if !ok {
+				continue
+			}
+		}
+		at := func(d time.Time, c time.Duration) time.Time {
+			return time.Date(d.Year(), d.Month(), d.Day(), int(c/time.Hour), int(c%time.Hour/time.Minute), 0, 0, loc)
+		}
+		from, to := at(day, start), at(day, end)
+		if end <= start {
+			to = at(day.AddDate(0, 0, 1), end)
+		}
+		if !t.Before(from) && t.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWindowIntervals: Alertmanager's own time-interval code, reading the
+// intervals the generated configuration holds, mutes exactly when the
+// gate's windows are open, at random instants over two years (days on which
+// the zone changes its offset are left out: a wall-clock range is then
+// ambiguous for both).
+func TestWindowIntervals(t *testing.T) {
+	windows := []config.Window{
+		{Weekdays: []string{"mon", "tue", "Wednesday", "thu", "fri"}, Start: "22:00", End: "04:00", TimeZone: "Europe/Berlin"},
+		{Weekdays: []string{"sat"}, Start: "09:00", End: "24:00", TimeZone: "America/New_York"},
+		{Weekdays: []string{"sun"}, Start: "23:30", End: "00:00"},
+		{Start: "01:15", End: "02:45", TimeZone: "Asia/Kolkata"},
+		{Weekdays: []string{"sat"}, Start: "18:00", End: "06:00", TimeZone: "Australia/Sydney"},
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, w := range windows {
+		t.Run(w.Start+"-"+w.End+" "+w.TimeZone, func(t *testing.T) {
+			cfg := loadConfig(t, testConfig)
+			cfg.Controls.Windows = []config.Window{w}
+			r, err := Alertmanager(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := load(t, r.Data)
+			intervals := map[string][]timeinterval.TimeInterval{}
+			for _, ti := range c.TimeIntervals {
+				intervals[ti.Name] = ti.TimeIntervals
+			}
+			muter := timeinterval.NewIntervener(intervals)
+			loc := time.UTC
+			if w.TimeZone != "" {
+				loc, _ = time.LoadLocation(w.TimeZone)
+			}
+			in, checked := 0, 0
+			for range 5000 {
+				at := from.Add(time.Duration(rng.Int64N(int64(2 * 365 * 24 * time.Hour)))).Truncate(time.Second)
+				_, before := at.Add(-36 * time.Hour).In(loc).Zone()
+				if _, after := at.Add(36 * time.Hour).In(loc).Zone(); before != after {
+					continue
+				}
+				muted, _, err := muter.Mutes([]string{WindowsInterval}, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := inWindow(w, loc, at); muted != want {
+					t.Fatalf("%s (%s): muted %v, the gate's window open %v", at, at.In(loc), muted, want)
+				}
+				checked++
+				if muted {
+					in++
+				}
+			}
+			if in == 0 || in == checked {
+				t.Fatalf("%d of %d instants inside: the comparison says nothing", in, checked)
+			}
+		})
+	}
+}
