@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Targets from the statistics reference.
+const (
+	targetFalseGo     = 0.01
+	targetFalseNoGo   = 0.01
+	targetUndecided   = 0.10
+	targetVsThreshold = 1.2
+)
+
+// report writes the results as Markdown.
+func report(out io.Writer, o options, r *results) error {
+	w := bufio.NewWriter(out)
+	seeds := make([]string, len(o.seeds))
+	for i, s := range o.seeds {
+		seeds[i] = strconv.FormatUint(s, 10)
+	}
+	fmt.Fprintf(w, "Seeds %s; %s stages per family and seed, %s stages in all; asked every minute for up to %d minutes.\n",
+		strings.Join(seeds, ", "), count(float64(o.stages)), count(float64(len(r.stages))), horizon)
+	fmt.Fprintf(w, "Intervals are 95%%: Wilson for rates, Student-t for means, bootstrap (2,000 resamples of stages) for the request ratio.\n\n")
+	if len(r.engine.mismatches) == 0 {
+		fmt.Fprintf(w, "Engine cross-check: %d stages (%d looks) asked through gate.Engine over the embedded PromQL engine; "+
+			"its error_delta verdict matched stats.Test.Evaluate at every look.\n\n", r.engine.stages, r.engine.looks)
+	} else {
+		fmt.Fprintf(w, "Engine cross-check: %d stages (%d looks); **%d mismatch(es)**: %s\n\n",
+			r.engine.stages, r.engine.looks, len(r.engine.mismatches), strings.Join(r.engine.mismatches, "; "))
+	}
+
+	fmt.Fprintln(w, "## Gates")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| gate | how it decides |")
+	fmt.Fprintln(w, "| --- | --- |")
+	for _, j := range r.judges {
+		fmt.Fprintf(w, "| %s | %s |\n", j.name, j.what)
+	}
+	fmt.Fprintln(w)
+
+	total := r.rows(all)
+	fmt.Fprintln(w, "## All families")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s good stages (true difference ≤ δ), %s bad.\n\n", count(float64(total[0].good)), count(float64(total[0].bad)))
+	fmt.Fprintln(w, "| gate | false go | false no_go | undecided, good canaries ≥ 100 req/min | undecided, all | minutes to go (good) | minutes to no_go (bad) | canary requests to no_go (bad) | canary requests to no_go ÷ threshold at 10m |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, x := range total {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
+			rate(x.falseGo), rate(x.falseNoGo), rate(x.undecidedBusy), rate(x.undecided),
+			decimal(x.minutesGo, 1), decimal(x.minutesNoGo, 1), requests(x.requestsNoGo), times(x.vsThreshold))
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "## patchgate against the targets")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| target | patchgate | met |")
+	fmt.Fprintln(w, "| --- | --- | --- |")
+	pg := total[0]
+	fmt.Fprintf(w, "| false go ≤ 1%% | %s | %s |\n", rate(pg.falseGo), met(pg.falseGo, targetFalseGo))
+	fmt.Fprintf(w, "| false no_go ≤ 1%% | %s | %s |\n", rate(pg.falseNoGo), met(pg.falseNoGo, targetFalseNoGo))
+	fmt.Fprintf(w, "| undecided ≤ 10%% on good canaries with ≥ 100 req/min | %s | %s |\n", rate(pg.undecidedBusy), met(pg.undecidedBusy, targetUndecided))
+	fmt.Fprintf(w, "| canary requests to no_go ≤ 1.2× the fixed threshold's | %s | %s |\n", times(pg.vsThreshold), met(pg.vsThreshold, targetVsThreshold))
+	fmt.Fprintln(w)
+
+	plain := r.rows(plainErrors)
+	fmt.Fprintln(w, "Without the bursty and low-traffic families (binomial errors, 200–5,000 requests a minute):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| gate | false go | false no_go | undecided, good canaries ≥ 100 req/min | canary requests to no_go ÷ threshold at 10m |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	for _, x := range plain {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", x.judge, rate(x.falseGo), rate(x.falseNoGo), rate(x.undecidedBusy), times(x.vsThreshold))
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "## Per family")
+	for _, f := range r.families {
+		rows := r.rows(inFamily(f.name))
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "### %s\n\n%s. %s good, %s bad stages.\n\n", f.name, f.what, count(float64(rows[0].good)), count(float64(rows[0].bad)))
+		fmt.Fprintln(w, "| gate | false go | false no_go | undecided | minutes to decision | canary requests to decision | canary requests to no_go ÷ threshold at 10m |")
+		fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
+		for _, x := range rows {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
+				rate(x.falseGo), rate(x.falseNoGo), rate(x.undecided),
+				decimal(x.minutes, 1), requests(x.requests), times(x.vsThreshold))
+		}
+	}
+	return w.Flush()
+}
+
+const none = "—"
+
+// rate prints a proportion in percent with its interval.
+func rate(e estimate) string {
+	if e.n == 0 {
+		return none
+	}
+	d := 1
+	if e.hi < 0.02 {
+		d = 2
+	}
+	return fmt.Sprintf("%.*f%% [%.*f, %.*f]", d, 100*e.value, d, 100*e.lo, d, 100*e.hi)
+}
+
+func decimal(e estimate, d int) string {
+	if e.n == 0 {
+		return none
+	}
+	return fmt.Sprintf("%.*f [%.*f, %.*f]", d, e.value, d, e.lo, d, e.hi)
+}
+
+func times(e estimate) string {
+	if e.n == 0 {
+		return none
+	}
+	return fmt.Sprintf("%.2f× [%.2f, %.2f]", e.value, e.lo, e.hi)
+}
+
+func requests(e estimate) string {
+	if e.n == 0 {
+		return none
+	}
+	return fmt.Sprintf("%s [%s, %s]", count(e.value), count(e.lo), count(e.hi))
+}
+
+// met compares a point estimate with its target and says how sure that is.
+func met(e estimate, target float64) string {
+	switch {
+	case e.n == 0:
+		return "no data"
+	case e.hi <= target:
+		return "yes"
+	case e.value <= target:
+		return "yes (the interval reaches past the target)"
+	default:
+		return fmt.Sprintf("no: %.2f× the target", e.value/target)
+	}
+}
+
+// count prints a rounded count with thousands separators.
+func count(v float64) string {
+	s := strconv.FormatInt(int64(math.Round(math.Abs(v))), 10)
+	var b strings.Builder
+	if v < 0 && math.Round(v) != 0 {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
