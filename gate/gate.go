@@ -80,10 +80,12 @@ type Engine struct {
 	policies map[*config.Stage]policy
 }
 
-// policy is a stage's effective checks and the hash naming them.
+// policy is a stage's effective checks, the hash naming them, and the
+// service's canary and baseline selectors, parsed once.
 type policy struct {
-	checks   config.Checks
-	revision string
+	checks           config.Checks
+	revision         string
+	canary, baseline *slo.SelectorTemplate
 }
 
 type cached struct {
@@ -100,10 +102,18 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, cache: map[string]cached{}, policies: map[*config.Stage]policy{}}
 	for i := range cfg.Policy.Services {
 		svc := &cfg.Policy.Services[i]
+		canary, err := slo.ParseSelector(svc.SLI.Canary)
+		if err != nil {
+			return nil, fmt.Errorf("invalid configuration: service %s: %w", svc.Name, err)
+		}
+		baseline, err := slo.ParseSelector(svc.SLI.Baseline)
+		if err != nil {
+			return nil, fmt.Errorf("invalid configuration: service %s: %w", svc.Name, err)
+		}
 		for j := range svc.Stages {
 			stage := &svc.Stages[j]
 			checks := svc.EffectiveChecks(stage)
-			e.policies[stage] = policy{checks: checks, revision: revision(svc, stage, checks)}
+			e.policies[stage] = policy{checks: checks, revision: revision(svc, stage, checks), canary: canary, baseline: baseline}
 		}
 	}
 	return e, nil
@@ -146,15 +156,15 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 		start, startSource = t, "request"
 	}
 	vars := slo.Vars{Service: svc.Name, PatchID: req.PatchID, Stage: stage.Name, Attempt: attempt, Params: req.Params}
-	canary, err := selector(svc.SLI.Canary, "canary", vars)
-	if err != nil {
-		return Decision{}, err
-	}
-	baseline, err := selector(svc.SLI.Baseline, "baseline", vars)
-	if err != nil {
-		return Decision{}, err
-	}
 	pol := e.policies[stage]
+	canary, err := selector(pol.canary, "canary", vars)
+	if err != nil {
+		return Decision{}, err
+	}
+	baseline, err := selector(pol.baseline, "baseline", vars)
+	if err != nil {
+		return Decision{}, err
+	}
 	checks, rev := pol.checks, pol.revision
 	key := store.AttemptKey{Service: svc.Name, PatchID: req.PatchID, Stage: stage.Name, Attempt: attempt}
 	attemptID := fmt.Sprintf("%s\x00%s\x00%s\x00%s", key.Service, key.PatchID, key.Stage, key.Attempt)
@@ -253,8 +263,8 @@ func (e *Engine) timeout() time.Duration {
 
 // selector fills a configured selector from the request. A parameter the
 // selector needs but the request lacks is the request's fault (422).
-func selector(sel, which string, vars slo.Vars) ([]*labels.Matcher, error) {
-	ms, err := slo.Matchers(sel, vars)
+func selector(sel *slo.SelectorTemplate, which string, vars slo.Vars) ([]*labels.Matcher, error) {
+	ms, err := sel.Fill(vars)
 	var missing *slo.MissingParamError
 	if errors.As(err, &missing) {
 		return nil, &FieldError{Field: "params." + missing.Param, Message: "is required by the service's " + which + " selector"}

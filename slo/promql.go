@@ -38,26 +38,71 @@ var paramRef = regexp.MustCompile(`\.params\.([A-Za-z_][A-Za-z0-9_]*)`)
 // regular-expression matchers are quoted with regexp.QuoteMeta, so they match
 // literally.
 func Matchers(selector string, vars Vars) ([]*labels.Matcher, error) {
+	t, err := ParseSelector(selector)
+	if err != nil {
+		return nil, err
+	}
+	return t.Fill(vars)
+}
+
+// SelectorTemplate is a parsed label selector whose values may refer to
+// request values. Parse once, fill on every request: it is safe for
+// concurrent use.
+type SelectorTemplate struct {
+	text     string
+	matchers []selectorPart
+}
+
+// selectorPart is one matcher: fixed, or a value to fill.
+type selectorPart struct {
+	fixed *labels.Matcher
+	typ   labels.MatchType
+	name  string
+	value string
+}
+
+// ParseSelector parses a selector for Fill. An empty selector selects
+// nothing more (Fill returns no matchers).
+func ParseSelector(selector string) (*SelectorTemplate, error) {
+	t := &SelectorTemplate{text: selector}
 	if strings.TrimSpace(selector) == "" {
-		return nil, nil
+		return t, nil
 	}
 	ms, err := parser.ParseMetricSelector(selector)
 	if err != nil {
 		return nil, fmt.Errorf("parse selector %q: %w", selector, err)
 	}
-	out := make([]*labels.Matcher, 0, len(ms))
 	for _, m := range ms {
-		v := m.Value
-		if strings.Contains(v, "{{") {
-			quote := m.Type == labels.MatchRegexp || m.Type == labels.MatchNotRegexp
-			v, err = fill(v, vars, quote)
-			if err != nil {
-				return nil, fmt.Errorf("selector %q, label %s: %w", selector, m.Name, err)
-			}
+		if strings.Contains(m.Value, "{{") {
+			t.matchers = append(t.matchers, selectorPart{typ: m.Type, name: m.Name, value: m.Value})
+			continue
 		}
-		nm, err := labels.NewMatcher(m.Type, m.Name, v)
+		t.matchers = append(t.matchers, selectorPart{fixed: m})
+	}
+	return t, nil
+}
+
+// Fill returns the selector's matchers with their templated values filled
+// from vars. Fixed matchers are shared between calls and must not be
+// changed.
+func (t *SelectorTemplate) Fill(vars Vars) ([]*labels.Matcher, error) {
+	if len(t.matchers) == 0 {
+		return nil, nil
+	}
+	out := make([]*labels.Matcher, 0, len(t.matchers))
+	for _, p := range t.matchers {
+		if p.fixed != nil {
+			out = append(out, p.fixed)
+			continue
+		}
+		quote := p.typ == labels.MatchRegexp || p.typ == labels.MatchNotRegexp
+		v, err := fill(p.value, vars, quote)
 		if err != nil {
-			return nil, fmt.Errorf("selector %q, label %s: %w", selector, m.Name, err)
+			return nil, fmt.Errorf("selector %q, label %s: %w", t.text, p.name, err)
+		}
+		nm, err := labels.NewMatcher(p.typ, p.name, v)
+		if err != nil {
+			return nil, fmt.Errorf("selector %q, label %s: %w", t.text, p.name, err)
 		}
 		out = append(out, nm)
 	}
