@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -129,13 +128,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 		}
 		paths = append(paths, p)
 	}
-	out, err := exec.Command(promtool, append([]string{"check", "rules", "--lint=all", "--lint-fatal"}, paths...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool check rules: %v\n%s", err, out)
-	}
-	if n := strings.Count(string(out), "SUCCESS"); n != len(paths) {
-		t.Fatalf("promtool checked %d of %d files:\n%s", n, len(paths), out)
-	}
+	testenv.PromtoolCheckRules(t, promtool, paths...)
 }
 
 // TestRulesReadKnownMetrics: every series an alert reads is exported by

@@ -1,9 +1,6 @@
 package slo
 
 import (
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/patchgate/patchgate/internal/testenv"
@@ -16,18 +13,5 @@ import (
 // its 3d window, and the fleet and exposure-window rules record the
 // expected values.
 func TestPromtoolTestRules(t *testing.T) {
-	promtool := testenv.Binary(t, "promtool", "prometheus")
-	suites, err := filepath.Glob("../testdata/rules/tests/*.test.yml")
-	if err != nil || len(suites) < 3 {
-		t.Fatalf("promtool suites: %v %v", suites, err)
-	}
-	for _, suite := range suites {
-		t.Run(filepath.Base(suite), func(t *testing.T) {
-			t.Parallel()
-			out, err := exec.Command(promtool, "test", "rules", suite).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "SUCCESS") {
-				t.Fatalf("promtool test rules %s: %v\n%s", suite, err, out)
-			}
-		})
-	}
+	testenv.PromtoolTestRules(t, "../testdata/rules/tests/*.test.yml", 3)
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -214,13 +213,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 			paths = append(paths, p)
 		}
 	}
-	out, err := exec.Command(promtool, append([]string{"check", "rules", "--lint=all", "--lint-fatal"}, paths...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool check rules: %v\n%s", err, out)
-	}
-	if n := strings.Count(string(out), "SUCCESS"); n != len(paths) {
-		t.Fatalf("promtool checked %d of %d files:\n%s", n, len(paths), out)
-	}
+	testenv.PromtoolCheckRules(t, promtool, paths...)
 }
 
 // TestOperatorNamesCollide: two services whose names make the same
