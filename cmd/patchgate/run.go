@@ -23,12 +23,12 @@ const usage = `patchgate: the SLO gatekeeper for patch rollouts
 
 Usage:
   patchgate serve --config patchgate.yaml [--insecure-no-auth]
-  patchgate demo [--serve] [--listen 127.0.0.1:8080] [--speed 4]
-  patchgate check --server URL --service S --patch P --stage X [--token T] [--wait 30m]
+  patchgate demo [--serve] [--listen 127.0.0.1:8080] [--speed 1.5]
+  patchgate check --server URL --service S --patch P --stage X [--token T] [--wait 30m] [--output json]
   patchgate config validate FILE
   patchgate audit verify --config patchgate.yaml
   patchgate report --config patchgate.yaml --out FILE [--format html|csv|json] [--period 30d]
-  patchgate generate dashboards --config patchgate.yaml --out DIR
+  patchgate generate rules|alerts|alertmanager|dashboards|integrations --config patchgate.yaml --out DIR
   patchgate publish --config patchgate.yaml [--grafana-url URL]   # token from GRAFANA_TOKEN or grafana.token_env
 
 Run "patchgate COMMAND -h" for a command's flags.
