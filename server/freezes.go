@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -130,40 +129,11 @@ func (s *Server) checkFreeze(in freezeInput, now time.Time) (store.Freeze, error
 // handleListFreezes answers GET /v1/freezes?service=&all=true: the
 // freezes not yet over (in force or to come), or every one.
 func (s *Server) handleListFreezes(c echo.Context) error {
-	now := s.now()
-	f, err := controlFilter(c, now)
-	if err != nil {
-		return err
-	}
-	fs, err := s.operator.ListFreezes(c.Request().Context(), f)
-	if err != nil {
-		return fmt.Errorf("listing freezes: %w", err)
-	}
-	out := struct {
-		Freezes []FreezeView `json:"freezes"`
-	}{Freezes: make([]FreezeView, 0, len(fs))}
-	for _, fr := range fs {
-		out.Freezes = append(out.Freezes, viewFreeze(fr, now))
-	}
-	return c.JSON(http.StatusOK, out)
+	return listControls(s, c, "freezes", s.operator.ListFreezes, viewFreeze)
 }
 
 // handleDeleteFreeze answers DELETE /v1/freezes/:id?reason=: the freeze
 // stays stored with who lifted it, when and why.
 func (s *Server) handleDeleteFreeze(c echo.Context) error {
-	ctx, id, now := c.Request().Context(), c.Param("id"), s.now()
-	reason := c.QueryParam("reason")
-	if err := checkText("reason", reason, maxReasonBytes, false); err != nil {
-		return err
-	}
-	f, err := s.operator.DeleteFreeze(ctx, id, TokenName(ctx), reason, now)
-	if errors.Is(err, store.ErrNotFound) {
-		return &APIError{Status: http.StatusNotFound, Field: "id", Message: fmt.Sprintf("no freeze %q", id)}
-	}
-	if err != nil {
-		return fmt.Errorf("deleting freeze %q: %w", id, err)
-	}
-	s.controlsChanged()
-	s.logger.InfoContext(ctx, "freeze deleted", "id", f.ID, "deleted_by", f.DeletedBy, "reason", f.DeleteReason)
-	return c.JSON(http.StatusOK, viewFreeze(f, now))
+	return deleteControl(s, c, "freeze", s.operator.DeleteFreeze, viewFreeze)
 }

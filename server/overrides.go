@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -154,55 +153,13 @@ func expiry(expiresAt, ttl string, now time.Time, maxTTL time.Duration) (time.Ti
 // handleListOverrides answers GET /v1/overrides?service=&all=true: the
 // overrides in force, or with all=true every one ever created.
 func (s *Server) handleListOverrides(c echo.Context) error {
-	now := s.now()
-	f, err := controlFilter(c, now)
-	if err != nil {
-		return err
-	}
-	os, err := s.operator.ListOverrides(c.Request().Context(), f)
-	if err != nil {
-		return fmt.Errorf("listing overrides: %w", err)
-	}
-	out := struct {
-		Overrides []OverrideView `json:"overrides"`
-	}{Overrides: make([]OverrideView, 0, len(os))}
-	for _, o := range os {
-		out.Overrides = append(out.Overrides, viewOverride(o, now))
-	}
-	return c.JSON(http.StatusOK, out)
+	return listControls(s, c, "overrides", s.operator.ListOverrides, viewOverride)
 }
 
 // handleDeleteOverride answers DELETE /v1/overrides/:id?reason=: the
 // override stays stored with who deleted it, when and why.
 func (s *Server) handleDeleteOverride(c echo.Context) error {
-	ctx, id, now := c.Request().Context(), c.Param("id"), s.now()
-	reason := c.QueryParam("reason")
-	if err := checkText("reason", reason, maxReasonBytes, false); err != nil {
-		return err
-	}
-	o, err := s.operator.DeleteOverride(ctx, id, TokenName(ctx), reason, now)
-	if errors.Is(err, store.ErrNotFound) {
-		return &APIError{Status: http.StatusNotFound, Field: "id", Message: fmt.Sprintf("no override %q", id)}
-	}
-	if err != nil {
-		return fmt.Errorf("deleting override %q: %w", id, err)
-	}
-	s.controlsChanged()
-	s.logger.InfoContext(ctx, "override deleted", "id", o.ID, "service", o.Service, "deleted_by", o.DeletedBy, "reason", o.DeleteReason)
-	return c.JSON(http.StatusOK, viewOverride(o, now))
-}
-
-// controlFilter reads ?service= and ?all=.
-func controlFilter(c echo.Context, now time.Time) (store.ControlFilter, error) {
-	f := store.ControlFilter{Service: c.QueryParam("service"), InForceAt: now}
-	switch all := c.QueryParam("all"); all {
-	case "", "false":
-	case "true":
-		f.InForceAt = time.Time{}
-	default:
-		return f, &gate.FieldError{Field: "all", Message: fmt.Sprintf("must be true or false, got %q", all)}
-	}
-	return f, nil
+	return deleteControl(s, c, "override", s.operator.DeleteOverride, viewOverride)
 }
 
 // controlsChanged tells the gate, when it wants to know, that an

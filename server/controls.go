@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patchgate/patchgate/gate"
+	"github.com/patchgate/patchgate/internal/store"
+)
+
+// listControls answers GET /v1/overrides and /v1/freezes: the controls
+// not yet over, or with all=true every one, under the JSON key plural.
+func listControls[T, V any](s *Server, c echo.Context, plural string,
+	list func(context.Context, store.ControlFilter) ([]T, error), view func(T, time.Time) V) error {
+	now := s.now()
+	f, err := controlFilter(c, now)
+	if err != nil {
+		return err
+	}
+	items, err := list(c.Request().Context(), f)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", plural, err)
+	}
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it, now))
+	}
+	return c.JSON(http.StatusOK, map[string][]V{plural: out})
+}
+
+// deleteControl answers DELETE /v1/overrides/:id and /v1/freezes/:id?reason=:
+// the control stays stored with who deleted it, when and why.
+func deleteControl[T, V any](s *Server, c echo.Context, kind string,
+	del func(ctx context.Context, id, by, reason string, at time.Time) (T, error), view func(T, time.Time) V) error {
+	ctx, id, now := c.Request().Context(), c.Param("id"), s.now()
+	reason := c.QueryParam("reason")
+	if err := checkText("reason", reason, maxReasonBytes, false); err != nil {
+		return err
+	}
+	v, err := del(ctx, id, TokenName(ctx), reason, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return &APIError{Status: http.StatusNotFound, Field: "id", Message: fmt.Sprintf("no %s %q", kind, id)}
+	}
+	if err != nil {
+		return fmt.Errorf("deleting %s %q: %w", kind, id, err)
+	}
+	s.controlsChanged()
+	s.logger.InfoContext(ctx, kind+" deleted", "id", id, "deleted_by", TokenName(ctx), "reason", reason)
+	return c.JSON(http.StatusOK, view(v, now))
+}
+
+// controlFilter reads ?service= and ?all=.
+func controlFilter(c echo.Context, now time.Time) (store.ControlFilter, error) {
+	f := store.ControlFilter{Service: c.QueryParam("service"), InForceAt: now}
+	switch all := c.QueryParam("all"); all {
+	case "", "false":
+	case "true":
+		f.InForceAt = time.Time{}
+	default:
+		return f, &gate.FieldError{Field: "all", Message: fmt.Sprintf("must be true or false, got %q", all)}
+	}
+	return f, nil
+}
