@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/store"
 )
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -16,6 +17,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	fs := newFlags("audit verify", stderr)
 	path := fs.String("config", "", "configuration file naming the store")
 	file := fs.String("sqlite", "", "an SQLite store file to check instead of the config's store")
+	head := fs.String("head", "", "a head hash printed by an earlier run: fail if that row is gone (rows removed from the end)")
 	if err := parse(fs, args[1:]); err != nil {
 		return exitError, err
 	}
@@ -45,6 +47,18 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		fmt.Fprintf(stdout, "audit log BROKEN: first bad row is %d of %d: %s\n", res.FirstBroken, res.Rows, res.Problem)
 		return exitProblems, nil
 	}
+	if *head != "" {
+		d, err := st.DecisionByHash(ctx, *head)
+		if errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(stdout, "audit log BROKEN: no row has the earlier head hash %s any more: rows were removed from the end of the log\n", *head)
+			return exitProblems, nil
+		}
+		if err != nil {
+			return exitError, err
+		}
+		fmt.Fprintf(stdout, "the earlier head %s is row %d of %d: nothing before it was removed\n", *head, d.Seq, res.Rows)
+	}
 	fmt.Fprintf(stdout, "audit log OK: %d decision(s), every row's hash matches its content and links to the row before\n", res.Rows)
+	fmt.Fprintf(stdout, "head: %s (keep it elsewhere; a later `audit verify --head` proves no rows were removed from the end)\n", res.Head)
 	return exitOK, nil
 }

@@ -169,3 +169,47 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		t.Fatalf("tampered log: exit %d, %q", code, out)
 	}
 }
+
+func TestAuditVerifyFindsRowsRemovedFromTheEnd(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	st, err := store.Open(ctx, "sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		_, err := st.AppendDecision(ctx, store.Decision{ID: fmt.Sprintf("d-%d", i), Service: "checkout", PatchID: "p", Stage: "canary",
+			Attempt: "1", Verdict: "no_go", EvaluatedAt: time.Now(), Body: []byte(`{"decision":"no_go"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	code, out := runCmd(t, "audit", "verify", "--sqlite", path)
+	_, after, ok := strings.Cut(out, "head: ")
+	if code != 0 || !ok {
+		t.Fatalf("intact log: exit %d, %q", code, out)
+	}
+	head := strings.Fields(after)[0]
+	if code, out := runCmd(t, "audit", "verify", "--sqlite", path, "--head", head); code != 0 || !strings.Contains(out, "is row 4 of 4") {
+		t.Fatalf("same log with its head: exit %d, %q", code, out)
+	}
+	// Someone removes the newest decision: the chain that is left is intact.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TRIGGER decisions_no_delete", "DELETE FROM decisions WHERE seq = 4"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if code, out := runCmd(t, "audit", "verify", "--sqlite", path); code != 0 {
+		t.Fatalf("truncated log without a head: exit %d, %q (the chain left is intact)", code, out)
+	}
+	code, out = runCmd(t, "audit", "verify", "--sqlite", path, "--head", head)
+	if code != 1 || !strings.Contains(out, "rows were removed from the end") {
+		t.Fatalf("truncated log with the earlier head: exit %d, %q", code, out)
+	}
+}

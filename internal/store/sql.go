@@ -85,13 +85,22 @@ func (s *sqlStore) appendDecision(ctx context.Context, d Decision) (Decision, er
 }
 
 func (s *sqlStore) GetDecision(ctx context.Context, id string) (Decision, error) {
-	row := s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+decisionColumns+" FROM decisions WHERE id = ?"), id)
+	return s.decisionWhere(ctx, "id", id)
+}
+
+// DecisionByHash returns the decision whose row hash is hash.
+func (s *sqlStore) DecisionByHash(ctx context.Context, hash string) (Decision, error) {
+	return s.decisionWhere(ctx, "hash", hash)
+}
+
+func (s *sqlStore) decisionWhere(ctx context.Context, column, value string) (Decision, error) {
+	row := s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+decisionColumns+" FROM decisions WHERE "+column+" = ?"), value)
 	d, err := scanDecision(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("store: get decision %q: %w", id, err)
+		return Decision{}, fmt.Errorf("store: get decision by %s %q: %w", column, value, err)
 	}
 	return d, nil
 }

@@ -81,6 +81,9 @@ type Store interface {
 	GetDecision(ctx context.Context, id string) (Decision, error)
 	ListDecisions(ctx context.Context, f Filter) ([]Decision, error)
 	Verify(ctx context.Context) (VerifyResult, error)
+	// DecisionByHash returns the decision whose row hash is hash (a head
+	// noted earlier, to prove no rows were removed from the end since).
+	DecisionByHash(ctx context.Context, hash string) (Decision, error)
 
 	// EnsureAttempt returns the stored attempt for a.AttemptKey, creating it
 	// from a when absent (first writer wins across replicas).

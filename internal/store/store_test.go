@@ -261,6 +261,14 @@ func testChain(t *testing.T, nb newBackend) {
 	if res != want {
 		t.Errorf("verify = %+v, want %+v", res, want)
 	}
+	// A head noted earlier is found again by its hash.
+	d, err := s.DecisionByHash(t.Context(), ds[41].Hash)
+	if err != nil || d.Seq != 42 || d.ID != ds[41].ID {
+		t.Errorf("DecisionByHash(row 42's hash) = seq %d id %q, %v; want row 42", d.Seq, d.ID, err)
+	}
+	if _, err := s.DecisionByHash(t.Context(), strings.Repeat("f", 64)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("DecisionByHash(unknown) error = %v, want ErrNotFound", err)
+	}
 }
 
 func testConcurrentAppends(t *testing.T, nb newBackend) {
