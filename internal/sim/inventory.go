@@ -14,6 +14,7 @@ import (
 // lifecycle rules of `patchgate generate rules` read.
 const (
 	fleetAssetsMetric      = "patchgate_fleet_assets"
+	fleetHostStatusMetric  = "patchgate_fleet_host_status"
 	complianceChecksMetric = "patchgate_fleet_compliance_checks"
 )
 
@@ -53,6 +54,9 @@ func (h *host) offline() bool {
 //	    hosts of a service with a rollout, by status for its patch:
 //	    patched (on it), pending (not yet, or rolled back), failed (no host
 //	    of the simulator fails to patch: always 0), offline;
+//	patchgate_fleet_host_status{cluster,service,severity,patch_id,host,status}
+//	    1 for each host's status for its service's patch (the series of a
+//	    status the host left goes stale);
 //	patchgate_fleet_compliance_checks{cluster,service,result}
 //	    checks of online hosts: each runs checksPerHost checks and fails one
 //	    (the vulnerability scan) while a critical or high patch of its
@@ -62,6 +66,7 @@ func (f *Fleet) inventorySamples(t time.Time) []metricsource.Sample {
 	type checkKey struct{ cluster, service, result string }
 	assets := map[assetKey]float64{}
 	checks := map[checkKey]float64{}
+	var hosts []metricsource.Sample
 	for _, h := range f.hosts {
 		r, ok := f.rollouts[h.service]
 		if !ok {
@@ -78,6 +83,10 @@ func (f *Fleet) inventorySamples(t time.Time) []metricsource.Sample {
 			status = "patched"
 		}
 		assets[assetKey{h.cluster, h.service, r.patch, status}]++
+		hosts = append(hosts, metricsource.Sample{T: t, V: 1, Labels: map[string]string{
+			"__name__": fleetHostStatusMetric, "cluster": h.cluster, "service": h.service,
+			"severity": f.severityOf(r.patch), "patch_id": r.patch, "host": h.name, "status": status,
+		}})
 		if status == "offline" {
 			continue
 		}
@@ -88,7 +97,8 @@ func (f *Fleet) inventorySamples(t time.Time) []metricsource.Sample {
 		checks[checkKey{h.cluster, h.service, "pass"}] += checksPerHost - failed
 		checks[checkKey{h.cluster, h.service, "fail"}] += failed
 	}
-	out := make([]metricsource.Sample, 0, len(assets)+len(checks))
+	out := make([]metricsource.Sample, 0, len(assets)+len(checks)+len(hosts))
+	out = append(out, hosts...)
 	for k, v := range assets {
 		out = append(out, metricsource.Sample{T: t, V: v, Labels: map[string]string{
 			"__name__": fleetAssetsMetric, "cluster": k.cluster, "service": k.service,

@@ -86,3 +86,44 @@ func TestInventoryFollowsTheRollout(t *testing.T) {
 		t.Errorf("after the rollback: %v", assets)
 	}
 }
+
+// TestHostStatusAddsUpToAssets: every host of a service under a rollout
+// reports its status once, and the per-host series add up to the asset
+// counts of patchgate_fleet_assets.
+func TestHostStatusAddsUpToAssets(t *testing.T) {
+	f := newFleet(t)
+	if err := f.SetRollout("web", "p-1", 0.5, 0.01); err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	if err := f.Step(context.Background(), &s); err != nil {
+		t.Fatal(err)
+	}
+	assets, perHost := map[string]float64{}, map[string]float64{}
+	hosts := map[string]int{}
+	for _, smp := range s.samples {
+		switch smp.Labels["__name__"] {
+		case "patchgate_fleet_assets":
+			assets[smp.Labels["status"]] += smp.V
+		case "patchgate_fleet_host_status":
+			perHost[smp.Labels["status"]] += smp.V
+			hosts[smp.Labels["host"]]++
+		}
+	}
+	if len(hosts) != f.Hosts() {
+		t.Fatalf("%d hosts report a status, want all %d", len(hosts), f.Hosts())
+	}
+	for h, n := range hosts {
+		if n != 1 {
+			t.Errorf("host %s reports %d statuses, want 1", h, n)
+		}
+	}
+	for status, n := range assets {
+		if perHost[status] != n {
+			t.Errorf("status %s: %v hosts by host series, %v by asset counts", status, perHost[status], n)
+		}
+	}
+	if perHost["patched"] == 0 || perHost["pending"] == 0 {
+		t.Errorf("half the fleet on the patch should give patched and pending hosts: %v", perHost)
+	}
+}
