@@ -37,6 +37,10 @@ func (s *Server) operatorRoutes(e *echo.Echo) {
 	if s.operator == nil {
 		return
 	}
+	if sl, ok := s.operator.(Slots); ok {
+		s.slots = sl
+		e.GET("/v1/concurrency", s.handleConcurrency, s.auth.require(config.ScopeGate))
+	}
 	events := s.auth.require(config.ScopeEvents)
 	e.POST("/v1/patches/:id/events", s.handlePostEvent, events)
 	e.GET("/v1/patches/:id/events", s.handleListEvents, events)

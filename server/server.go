@@ -109,6 +109,7 @@ type Server struct {
 	maxBodyBytes int64
 	echo         *echo.Echo
 	operator     Operator
+	slots        Slots // the operator store's concurrency line, when it has one
 	policy       *config.Config
 	now          func() time.Time
 	ui           UIConfig
