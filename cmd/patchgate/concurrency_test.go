@@ -69,7 +69,9 @@ func TestConcurrencyLineIsVisible(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	var line struct {
-		Limits   struct{ MaxServices int `json:"max_services"` }
+		Limits struct {
+			MaxServices int `json:"max_services"`
+		}
 		Patching []server.SlotView
 		Queue    []server.SlotView
 	}
