@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -71,6 +72,9 @@ func (c alertsCheck) run(ctx context.Context, l *look) CheckResult {
 	zero := 0.0
 	r := result(c.name(), Pass, "", q)
 	r.Observed, r.Threshold, r.Unit = ptr(float64(len(vec))), &zero, "firing alerts"
+	if len(vec) == 0 && len(c.cfg.PauseNonCritical) > 0 && l.severity != "critical" {
+		return c.pause(ctx, l, r)
+	}
 	if len(vec) > 0 {
 		r.Verdict = Fail
 		r.Details = map[string]float64{"this_patch": this, "other_patches": other, "no_patch": none}
@@ -81,5 +85,51 @@ func (c alertsCheck) run(ctx context.Context, l *look) CheckResult {
 		return r
 	}
 	r.Sentence = fmt.Sprintf("no page alerts firing for %s", l.service.Name)
+	return r
+}
+
+// pause fails a patch that is not critical while one of the configured
+// alerts (such as PatchgateErrorBudgetUsedByPatching) fires for the
+// service: patching has cost the service too much already, and only
+// critical patches may go on.
+func (c alertsCheck) pause(ctx context.Context, l *look, r CheckResult) CheckResult {
+	quoted := make([]string, len(c.cfg.PauseNonCritical))
+	for i, n := range c.cfg.PauseNonCritical {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	q, err := slo.Selector("ALERTS", []*labels.Matcher{
+		labels.MustNewMatcher(labels.MatchEqual, "alertstate", "firing"),
+		labels.MustNewMatcher(labels.MatchEqual, c.cfg.ServiceLabel, l.service.Name),
+		labels.MustNewMatcher(labels.MatchRegexp, "alertname", strings.Join(quoted, "|")),
+	})
+	if err != nil {
+		return sourceError(c.name(), err, r.Queries...)
+	}
+	r.Queries = append(r.Queries, q)
+	vec, err := l.src.instant(ctx, q, l.at)
+	if err != nil {
+		return sourceError(c.name(), err, r.Queries...)
+	}
+	severity := l.severity
+	if severity == "" {
+		severity = "of unknown severity"
+	}
+	if len(vec) == 0 {
+		r.Sentence = fmt.Sprintf("no page alerts firing for %s, and none of %s pausing patches that are not critical",
+			l.service.Name, strings.Join(c.cfg.PauseNonCritical, ", "))
+		return r
+	}
+	names := map[string]bool{}
+	for _, s := range vec {
+		names[string(s.Metric["alertname"])] = true
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	r.Verdict, r.Observed = Fail, ptr(float64(len(vec)))
+	r.Sentence = fmt.Sprintf("%s firing for %s pauses patches that are not critical, and this patch is %s (critical patches still pass)",
+		strings.Join(list, ", "), l.service.Name, severity)
 	return r
 }

@@ -200,6 +200,13 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 		return Decision{}, err
 	}
 	lookKey += "\x00" + ctl.key
+	severity := req.Params[ParamSeverity]
+	if a := checks.Alerts; a != nil && len(a.PauseNonCritical) > 0 && severity == "" {
+		if severity, err = e.discoveredSeverity(ctx, req.PatchID); err != nil {
+			return Decision{}, err
+		}
+	}
+	lookKey += "\x00" + severity
 	if d, ok := e.cached(attemptID, lookKey); ok {
 		return d, nil
 	}
@@ -221,7 +228,8 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout())
 		defer cancel()
 		l := &look{
-			src: newMemo(e.cfg.Source), service: svc, stage: stage, checks: checks,
+			severity: severity,
+			src:      newMemo(e.cfg.Source), service: svc, stage: stage, checks: checks,
 			vars: vars, canary: canary, baseline: baseline,
 			start: at.Start, at: evalAt, k: k, K: K,
 			outcome: at.Outcome, outcomeLook: at.OutcomeLook,

@@ -26,6 +26,10 @@ type look struct {
 
 	canary, baseline []*labels.Matcher
 
+	// severity is the patch's severity (params.severity, else its
+	// discovered event), read only when a check needs it.
+	severity string
+
 	start time.Time // window start
 	at    time.Time // the instant the look is evaluated at (now − delay)
 	k, K  int       // completed minutes evaluated, planned looks

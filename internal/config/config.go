@@ -231,6 +231,11 @@ type Alerts struct {
 	Selector string `yaml:"selector" json:"selector"`
 	// ServiceLabel is the alert label holding the service name (default "service").
 	ServiceLabel string `yaml:"service_label" json:"service_label"`
+	// PauseNonCritical names alerts (any severity) that, while firing for
+	// the service, pause every patch that is not critical, e.g.
+	// PatchgateErrorBudgetUsedByPatching: patching has used more than 25%
+	// of the week's error budget. Critical patches still pass.
+	PauseNonCritical []string `yaml:"pause_non_critical_on" json:"pause_non_critical_on,omitempty"`
 }
 
 // Freshness refuses stale or absent series.

@@ -177,6 +177,11 @@ func validateChecks(c *Checks, path string, p *collector) {
 		if !model.LegacyValidation.IsValidLabelName(a.ServiceLabel) {
 			p.addf(path+".alerts.service_label", "must be a label name such as service, got %q", a.ServiceLabel)
 		}
+		for i, name := range a.PauseNonCritical {
+			if strings.TrimSpace(name) == "" {
+				p.addf(fmt.Sprintf("%s.alerts.pause_non_critical_on[%d]", path, i), "must name an alert, e.g. PatchgateErrorBudgetUsedByPatching")
+			}
+		}
 	}
 	if f := c.Freshness; f != nil && f.MaxAge <= 0 {
 		p.addf(path+".freshness.max_age", "must be greater than 0")
