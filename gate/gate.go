@@ -67,6 +67,9 @@ func (c *Config) defaults() error {
 type Engine struct {
 	cfg     Config
 	flights singleflight.Group
+	// attemptFlights shares the store read of a stage attempt between
+	// concurrent first asks of it.
+	attemptFlights singleflight.Group
 
 	mu    sync.Mutex
 	cache map[string]cached // by stage attempt
@@ -177,11 +180,18 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 				start, startSource = t, "event"
 			}
 		}
-		var err error
-		at, err = e.cfg.Store.EnsureAttempt(ctx, store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
+		// Concurrent first asks of one attempt share one store write.
+		v, err, _ := e.attemptFlights.Do(attemptID, func() (any, error) {
+			at, err := e.cfg.Store.EnsureAttempt(context.WithoutCancel(ctx), store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
+			if err == nil {
+				e.rememberAttempt(attemptID, at)
+			}
+			return at, err
+		})
 		if err != nil {
 			return Decision{}, fmt.Errorf("load stage attempt: %w", err)
 		}
+		at = v.(store.Attempt)
 	}
 
 	evalAt := now.Add(-time.Duration(e.cfg.Policy.Source.EvaluationDelay))
@@ -371,6 +381,16 @@ func (e *Engine) attempt(attemptID string) (store.Attempt, bool) {
 	defer e.mu.Unlock()
 	c, ok := e.cache[attemptID]
 	return c.attempt, ok
+}
+
+// rememberAttempt keeps a stage attempt read from the store until its
+// first look is evaluated, so later asks need not read it again.
+func (e *Engine) rememberAttempt(attemptID string, at store.Attempt) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.cache[attemptID]; !ok && len(e.cache) < e.cfg.CacheSize {
+		e.cache[attemptID] = cached{attempt: at}
+	}
 }
 
 func (e *Engine) cached(attemptID, lookKey string) (Decision, bool) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,6 +282,17 @@ func TestErrorDeltaArithmetic(t *testing.T) {
 	}
 }
 
+// attemptCounter counts the store reads of stage attempts.
+type attemptCounter struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (c *attemptCounter) EnsureAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
+	c.n.Add(1)
+	return c.Store.EnsureAttempt(ctx, a)
+}
+
 // failing is a metric source that is down.
 type failing struct{}
 
@@ -340,7 +352,9 @@ func TestConcurrentAsksShareOneEvaluation(t *testing.T) {
 	f := newFixture(t)
 	f.write(t, arm{"canary", 100, 0.005, -5, 10, false}, arm{"baseline", 1900, 0.005, -5, 10, false})
 	counting := metricsource.NewCounting(f.src)
+	attempts := &attemptCounter{Store: f.store}
 	e := f.engine(t, counting, t0.Add(10*time.Minute+20*time.Second), testPolicy)
+	e.cfg.Store = attempts
 
 	// One ask alone, on a fresh engine, to learn what one set costs.
 	solo := f.engine(t, metricsource.NewCounting(f.src), t0.Add(10*time.Minute+20*time.Second), testPolicy)
@@ -374,6 +388,12 @@ func TestConcurrentAsksShareOneEvaluation(t *testing.T) {
 		t.Fatalf("100 concurrent identical asks sent %d queries; one set is %d", got, oneSet)
 	}
 	t.Logf("one set of queries = %d; 100 concurrent asks sent %d", oneSet, counting.Count())
+	// The attempt is read once by the first asks, and once more by the
+	// evaluation when an ask that found it remembered leads it: never
+	// once per ask.
+	if n := attempts.n.Load(); n > 2 {
+		t.Fatalf("100 concurrent first asks read the stage attempt %d times; want at most 2", n)
+	}
 	list, err := f.store.ListDecisions(context.Background(), store.Filter{Service: "checkout"})
 	if err != nil {
 		t.Fatal(err)
