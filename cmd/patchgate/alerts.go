@@ -22,24 +22,11 @@ func init() {
 
 func runGenerateAlerts(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate alerts", stderr)
-	path := fs.String("config", "patchgate.yaml", "configuration file")
-	out := fs.String("out", "", "folder to write into (created if missing)")
-	format := fs.String("format", string(slo.FormatPrometheus), "prometheus (a rules file) or prometheus-operator (a PrometheusRule object)")
-	namespace := fs.String("namespace", "", "namespace of the PrometheusRule object (prometheus-operator)")
-	labels := labelFlags{}
-	fs.Var(labels, "label", "label of the PrometheusRule object, name=value (repeatable)")
-	if err := parse(fs, args); err != nil {
+	rf := newRuleFlags(fs, "a rules file", "PrometheusRule object")
+	if err := rf.parse(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
-		return errors.New("missing --out")
-	}
-	if !slices.Contains(slo.Formats(), slo.Format(*format)) {
-		return fmt.Errorf("--format must be prometheus or prometheus-operator, got %q", *format)
-	}
-	if (*namespace != "" || len(labels) > 0) && slo.Format(*format) != slo.FormatPrometheusOperator {
-		return errors.New("--namespace and --label apply to --format prometheus-operator only")
-	}
+	path, out, format, namespace, labels := rf.path, rf.out, rf.format, rf.namespace, rf.labels
 	cfg, err := config.LoadWithoutSecrets(*path)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,26 +32,46 @@ func (l labelFlags) Set(v string) error {
 	return nil
 }
 
-func runGenerateRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("generate rules", stderr)
-	path := fs.String("config", "patchgate.yaml", "configuration file")
-	out := fs.String("out", "", "folder to write into (created if missing)")
-	format := fs.String("format", string(slo.FormatPrometheus), "prometheus (rules files) or prometheus-operator (PrometheusRule objects)")
-	namespace := fs.String("namespace", "", "namespace of the PrometheusRule objects (prometheus-operator)")
-	labels := labelFlags{}
-	fs.Var(labels, "label", "label of the PrometheusRule objects, name=value, e.g. the operator's ruleSelector (repeatable)")
+// ruleFlags are the flags of the commands that write Prometheus rules.
+type ruleFlags struct {
+	path, out, format, namespace *string
+	labels                       labelFlags
+}
+
+func newRuleFlags(fs *flag.FlagSet, files, objects string) *ruleFlags {
+	rf := &ruleFlags{labels: labelFlags{}}
+	rf.path = fs.String("config", "patchgate.yaml", "configuration file")
+	rf.out = fs.String("out", "", "folder to write into (created if missing)")
+	rf.format = fs.String("format", string(slo.FormatPrometheus), "prometheus ("+files+") or prometheus-operator ("+objects+")")
+	rf.namespace = fs.String("namespace", "", "namespace of the "+objects+" (prometheus-operator)")
+	fs.Var(rf.labels, "label", "label of the "+objects+", name=value, e.g. the operator's ruleSelector (repeatable)")
+	return rf
+}
+
+// parse parses args and checks the flags go together.
+func (rf *ruleFlags) parse(fs *flag.FlagSet, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
+	if *rf.out == "" {
 		return errors.New("missing --out")
 	}
-	if !slices.Contains(slo.Formats(), slo.Format(*format)) {
-		return fmt.Errorf("--format must be prometheus or prometheus-operator, got %q", *format)
+	if !slices.Contains(slo.Formats(), slo.Format(*rf.format)) {
+		return fmt.Errorf("--format must be prometheus or prometheus-operator, got %q", *rf.format)
 	}
-	if (*namespace != "" || len(labels) > 0) && slo.Format(*format) != slo.FormatPrometheusOperator {
+	if (*rf.namespace != "" || len(rf.labels) > 0) && slo.Format(*rf.format) != slo.FormatPrometheusOperator {
 		return errors.New("--namespace and --label apply to --format prometheus-operator only")
 	}
+	return nil
+}
+
+func runGenerateRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("generate rules", stderr)
+	rf := newRuleFlags(fs, "rules files", "PrometheusRule objects")
+	if err := rf.parse(fs, args); err != nil {
+		return err
+	}
+	path, out, format, namespace, labels := rf.path, rf.out, rf.format, rf.namespace, rf.labels
 	// The rules need no secrets: tokens and DSNs stay unresolved.
 	cfg, err := config.LoadWithoutSecrets(*path)
 	if err != nil {
