@@ -2,11 +2,7 @@ package gate
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -46,32 +42,8 @@ func sqliteStores(t *testing.T) (store.Store, store.Store) {
 }
 
 func postgresStores(t *testing.T) (store.Store, store.Store) {
-	dsn := os.Getenv("PATCHGATE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		testenv.Missing(t, "PostgreSQL", "set PATCHGATE_TEST_POSTGRES_DSN; .ci/run starts one")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "patchgate_gate_" + strings.ToLower(rand.Text())
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return openStore(t, "postgres", u.String()), openStore(t, "postgres", u.String())
+	dsn := testenv.Postgres(t)
+	return openStore(t, "postgres", dsn), openStore(t, "postgres", dsn)
 }
 
 func openStore(t *testing.T, driver, dsn string) store.Store {

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,11 +52,7 @@ func TestLifecycleMetricsAcrossReplicas(t *testing.T) {
 		replicas(t, "sqlite", filepath.Join(t.TempDir(), "shared.db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("PATCHGATE_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			testenv.Missing(t, "PostgreSQL", "set PATCHGATE_TEST_POSTGRES_DSN; .ci/run starts one")
-		}
-		replicas(t, "postgres", freshSchema(t, dsn))
+		replicas(t, "postgres", testenv.Postgres(t))
 	})
 }
 
@@ -223,32 +214,4 @@ func scrape(t *testing.T, base string) map[string]float64 {
 		}
 	}
 	return out
-}
-
-// freshSchema makes a schema in the database at dsn, dropped when the test
-// ends, and returns a DSN whose connections use it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "patchgate_lifecycle_" + strings.ToLower(rand.Text())
-	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
