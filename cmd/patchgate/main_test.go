@@ -134,21 +134,28 @@ services:
 	}
 }
 
-func TestAuditVerifyFindsTampering(t *testing.T) {
-	ctx := context.Background()
+// auditLog writes n decisions into a new SQLite store and returns its path.
+func auditLog(t *testing.T, n int) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.db")
-	st, err := store.Open(ctx, "sqlite", path)
+	st, err := store.Open(context.Background(), "sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 5 {
-		_, err := st.AppendDecision(ctx, store.Decision{ID: fmt.Sprintf("d-%d", i), Service: "checkout", PatchID: "p", Stage: "canary",
-			Attempt: "1", Verdict: "no_go", EvaluatedAt: time.Now(), Body: []byte(`{"decision":"no_go"}`)})
+	defer st.Close()
+	for i := range n {
+		_, err := st.AppendDecision(context.Background(), store.Decision{ID: fmt.Sprintf("d-%d", i), Service: "checkout", PatchID: "p",
+			Stage: "canary", Attempt: "1", Verdict: "no_go", EvaluatedAt: time.Now(), Body: []byte(`{"decision":"no_go"}`)})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	st.Close()
+	return path
+}
+
+func TestAuditVerifyFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	path := auditLog(t, 5)
 	code, out := runCmd(t, "audit", "verify", "--sqlite", path)
 	if code != 0 || !strings.Contains(out, "audit log OK: 5 decision(s)") {
 		t.Fatalf("intact log: exit %d, %q", code, out)
@@ -172,19 +179,7 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 
 func TestAuditVerifyFindsRowsRemovedFromTheEnd(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "audit.db")
-	st, err := store.Open(ctx, "sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 4 {
-		_, err := st.AppendDecision(ctx, store.Decision{ID: fmt.Sprintf("d-%d", i), Service: "checkout", PatchID: "p", Stage: "canary",
-			Attempt: "1", Verdict: "no_go", EvaluatedAt: time.Now(), Body: []byte(`{"decision":"no_go"}`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Close()
+	path := auditLog(t, 4)
 	code, out := runCmd(t, "audit", "verify", "--sqlite", path)
 	_, after, ok := strings.Cut(out, "head: ")
 	if code != 0 || !ok {
