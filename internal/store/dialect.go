@@ -54,21 +54,7 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 var sqliteDialect = &dialect{
 	name:   "sqlite",
 	driver: "sqlite",
-	schema: []string{
-		`CREATE TABLE IF NOT EXISTS decisions (
-			seq          INTEGER PRIMARY KEY,
-			id           TEXT    NOT NULL UNIQUE,
-			service      TEXT    NOT NULL,
-			patch_id     TEXT    NOT NULL,
-			stage        TEXT    NOT NULL,
-			attempt      TEXT    NOT NULL,
-			verdict      TEXT    NOT NULL,
-			evaluated_at TEXT    NOT NULL,
-			body         BLOB    NOT NULL,
-			prev_hash    TEXT    NOT NULL,
-			hash         TEXT    NOT NULL
-		) STRICT`,
-		`CREATE INDEX IF NOT EXISTS decisions_service_patch ON decisions (service, patch_id, seq)`,
+	schema: schema(columnTypes{seq: "INTEGER PRIMARY KEY", autoseq: "INTEGER PRIMARY KEY", blob: "BLOB  ", strict: " STRICT"},
 		// The audit log is append-only: the store has no update or delete
 		// methods, and these triggers refuse anyone else's. Someone with
 		// write access to the file can still drop them; the hash chain is
@@ -77,84 +63,7 @@ var sqliteDialect = &dialect{
 		BEGIN SELECT RAISE(ABORT, 'decisions are append-only: UPDATE rejected'); END`,
 		`CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
 		BEGIN SELECT RAISE(ABORT, 'decisions are append-only: DELETE rejected'); END`,
-		`CREATE TABLE IF NOT EXISTS stage_attempts (
-			service      TEXT    NOT NULL,
-			patch_id     TEXT    NOT NULL,
-			stage        TEXT    NOT NULL,
-			attempt      TEXT    NOT NULL,
-			start        TEXT    NOT NULL,
-			start_source TEXT    NOT NULL,
-			first_ask    TEXT    NOT NULL,
-			outcome      TEXT    NOT NULL DEFAULT '',
-			outcome_look INTEGER NOT NULL DEFAULT 0,
-			PRIMARY KEY (service, patch_id, stage, attempt)
-		) STRICT`,
-
-		// Operator controls (events.go, overrides.go, freezes.go, slots.go).
-		// Events, overrides and freezes are never removed: a deletion is
-		// recorded on the row with who, when and why.
-		`CREATE TABLE IF NOT EXISTS events (
-			seq             INTEGER PRIMARY KEY,
-			id              TEXT    NOT NULL UNIQUE,
-			patch_id        TEXT    NOT NULL,
-			type            TEXT    NOT NULL,
-			time            TEXT    NOT NULL,
-			received_at     TEXT    NOT NULL,
-			service         TEXT    NOT NULL,
-			cluster         TEXT    NOT NULL,
-			stage           TEXT    NOT NULL,
-			severity        TEXT    NOT NULL,
-			attempt         TEXT    NOT NULL,
-			hosts           INTEGER NOT NULL,
-			detail          TEXT    NOT NULL,
-			labels          TEXT    NOT NULL,
-			idempotency_key TEXT    NOT NULL,
-			actor           TEXT    NOT NULL,
-			UNIQUE (patch_id, idempotency_key)
-		) STRICT`,
-		`CREATE INDEX IF NOT EXISTS events_service_patch ON events (service, patch_id, time)`,
-		`CREATE INDEX IF NOT EXISTS events_type_time ON events (type, time)`,
-		`CREATE TABLE IF NOT EXISTS overrides (
-			seq           INTEGER PRIMARY KEY,
-			id            TEXT    NOT NULL UNIQUE,
-			service       TEXT    NOT NULL,
-			patch_id      TEXT    NOT NULL,
-			stage         TEXT    NOT NULL,
-			verdict       TEXT    NOT NULL,
-			reason        TEXT    NOT NULL,
-			actor         TEXT    NOT NULL,
-			created_at    TEXT    NOT NULL,
-			expires_at    TEXT    NOT NULL,
-			deleted_at    TEXT    NOT NULL DEFAULT '',
-			deleted_by    TEXT    NOT NULL DEFAULT '',
-			delete_reason TEXT    NOT NULL DEFAULT ''
-		) STRICT`,
-		`CREATE INDEX IF NOT EXISTS overrides_expires ON overrides (expires_at)`,
-		`CREATE TABLE IF NOT EXISTS freezes (
-			seq           INTEGER PRIMARY KEY,
-			id            TEXT    NOT NULL UNIQUE,
-			service       TEXT    NOT NULL,
-			starts_at     TEXT    NOT NULL,
-			ends_at       TEXT    NOT NULL,
-			reason        TEXT    NOT NULL,
-			actor         TEXT    NOT NULL,
-			created_at    TEXT    NOT NULL,
-			deleted_at    TEXT    NOT NULL DEFAULT '',
-			deleted_by    TEXT    NOT NULL DEFAULT '',
-			delete_reason TEXT    NOT NULL DEFAULT ''
-		) STRICT`,
-		`CREATE INDEX IF NOT EXISTS freezes_ends ON freezes (ends_at)`,
-		`CREATE TABLE IF NOT EXISTS rollout_slots (
-			service    TEXT    NOT NULL,
-			patch_id   TEXT    NOT NULL,
-			cluster    TEXT    NOT NULL,
-			hosts      INTEGER NOT NULL,
-			queued_at  TEXT    NOT NULL,
-			last_ask   TEXT    NOT NULL,
-			granted_at TEXT    NOT NULL DEFAULT '',
-			PRIMARY KEY (service, patch_id, cluster)
-		) STRICT`,
-	},
+	),
 }
 
 // pgLockKey is the advisory lock that serialises appends and migrations
@@ -172,21 +81,7 @@ var postgresDialect = &dialect{
 	// server or role configured with it off still syncs every append.
 	lock: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(pgLockKey, 10) + "), " +
 		"set_config('synchronous_commit', 'on', true)",
-	schema: []string{
-		`CREATE TABLE IF NOT EXISTS decisions (
-			seq          BIGINT  PRIMARY KEY,
-			id           TEXT    NOT NULL UNIQUE,
-			service      TEXT    NOT NULL,
-			patch_id     TEXT    NOT NULL,
-			stage        TEXT    NOT NULL,
-			attempt      TEXT    NOT NULL,
-			verdict      TEXT    NOT NULL,
-			evaluated_at TEXT    NOT NULL,
-			body         BYTEA   NOT NULL,
-			prev_hash    TEXT    NOT NULL,
-			hash         TEXT    NOT NULL
-		)`,
-		`CREATE INDEX IF NOT EXISTS decisions_service_patch ON decisions (service, patch_id, seq)`,
+	schema: schema(columnTypes{seq: "BIGINT  PRIMARY KEY", autoseq: "BIGINT  GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", blob: "BYTEA  "},
 		// The audit log is append-only: the store has no update or delete
 		// methods, and this trigger rejects UPDATE, DELETE and TRUNCATE on
 		// decisions from anyone. The table owner can still drop or disable
@@ -205,7 +100,48 @@ var postgresDialect = &dialect{
 		`CREATE OR REPLACE TRIGGER decisions_no_truncate
 		BEFORE TRUNCATE ON decisions
 		FOR EACH STATEMENT EXECUTE FUNCTION decisions_append_only()`,
-		`CREATE TABLE IF NOT EXISTS stage_attempts (
+	),
+}
+
+// columnTypes are what the tables' definitions say differently per dialect.
+type columnTypes struct {
+	// seq is the decisions' sequence number (set by the store, never
+	// generated: a failed append leaves no gap); autoseq a generated one.
+	seq, autoseq string
+	blob         string
+	// strict ends every CREATE TABLE (SQLite's type checking).
+	strict string
+}
+
+// schema is the tables in the dialect's column types, then its own
+// statements (the append-only triggers).
+func schema(t columnTypes, own ...string) []string {
+	r := strings.NewReplacer("{seq}", t.seq, "{autoseq}", t.autoseq, "{blob}", t.blob, "{strict}", t.strict)
+	out := make([]string, 0, len(tables)+len(own))
+	for _, stmt := range tables {
+		out = append(out, r.Replace(stmt))
+	}
+	return append(out, own...)
+}
+
+// tables are the store's tables and indexes, written once for both
+// dialects with {seq}, {autoseq}, {blob} and {strict} for the types.
+var tables = []string{
+	`CREATE TABLE IF NOT EXISTS decisions (
+			seq          {seq},
+			id           TEXT    NOT NULL UNIQUE,
+			service      TEXT    NOT NULL,
+			patch_id     TEXT    NOT NULL,
+			stage        TEXT    NOT NULL,
+			attempt      TEXT    NOT NULL,
+			verdict      TEXT    NOT NULL,
+			evaluated_at TEXT    NOT NULL,
+			body         {blob} NOT NULL,
+			prev_hash    TEXT    NOT NULL,
+			hash         TEXT    NOT NULL
+		){strict}`,
+	`CREATE INDEX IF NOT EXISTS decisions_service_patch ON decisions (service, patch_id, seq)`,
+	`CREATE TABLE IF NOT EXISTS stage_attempts (
 			service      TEXT    NOT NULL,
 			patch_id     TEXT    NOT NULL,
 			stage        TEXT    NOT NULL,
@@ -216,13 +152,13 @@ var postgresDialect = &dialect{
 			outcome      TEXT    NOT NULL DEFAULT '',
 			outcome_look INTEGER NOT NULL DEFAULT 0,
 			PRIMARY KEY (service, patch_id, stage, attempt)
-		)`,
+		){strict}`,
 
-		// Operator controls (events.go, overrides.go, freezes.go, slots.go).
-		// Events, overrides and freezes are never removed: a deletion is
-		// recorded on the row with who, when and why.
-		`CREATE TABLE IF NOT EXISTS events (
-			seq             BIGINT  GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	// Operator controls (events.go, overrides.go, freezes.go, slots.go).
+	// Events, overrides and freezes are never removed: a deletion is
+	// recorded on the row with who, when and why.
+	`CREATE TABLE IF NOT EXISTS events (
+			seq             {autoseq},
 			id              TEXT    NOT NULL UNIQUE,
 			patch_id        TEXT    NOT NULL,
 			type            TEXT    NOT NULL,
@@ -239,11 +175,11 @@ var postgresDialect = &dialect{
 			idempotency_key TEXT    NOT NULL,
 			actor           TEXT    NOT NULL,
 			UNIQUE (patch_id, idempotency_key)
-		)`,
-		`CREATE INDEX IF NOT EXISTS events_service_patch ON events (service, patch_id, time)`,
-		`CREATE INDEX IF NOT EXISTS events_type_time ON events (type, time)`,
-		`CREATE TABLE IF NOT EXISTS overrides (
-			seq           BIGINT  GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		){strict}`,
+	`CREATE INDEX IF NOT EXISTS events_service_patch ON events (service, patch_id, time)`,
+	`CREATE INDEX IF NOT EXISTS events_type_time ON events (type, time)`,
+	`CREATE TABLE IF NOT EXISTS overrides (
+			seq           {autoseq},
 			id            TEXT    NOT NULL UNIQUE,
 			service       TEXT    NOT NULL,
 			patch_id      TEXT    NOT NULL,
@@ -256,10 +192,10 @@ var postgresDialect = &dialect{
 			deleted_at    TEXT    NOT NULL DEFAULT '',
 			deleted_by    TEXT    NOT NULL DEFAULT '',
 			delete_reason TEXT    NOT NULL DEFAULT ''
-		)`,
-		`CREATE INDEX IF NOT EXISTS overrides_expires ON overrides (expires_at)`,
-		`CREATE TABLE IF NOT EXISTS freezes (
-			seq           BIGINT  GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		){strict}`,
+	`CREATE INDEX IF NOT EXISTS overrides_expires ON overrides (expires_at)`,
+	`CREATE TABLE IF NOT EXISTS freezes (
+			seq           {autoseq},
 			id            TEXT    NOT NULL UNIQUE,
 			service       TEXT    NOT NULL,
 			starts_at     TEXT    NOT NULL,
@@ -270,9 +206,9 @@ var postgresDialect = &dialect{
 			deleted_at    TEXT    NOT NULL DEFAULT '',
 			deleted_by    TEXT    NOT NULL DEFAULT '',
 			delete_reason TEXT    NOT NULL DEFAULT ''
-		)`,
-		`CREATE INDEX IF NOT EXISTS freezes_ends ON freezes (ends_at)`,
-		`CREATE TABLE IF NOT EXISTS rollout_slots (
+		){strict}`,
+	`CREATE INDEX IF NOT EXISTS freezes_ends ON freezes (ends_at)`,
+	`CREATE TABLE IF NOT EXISTS rollout_slots (
 			service    TEXT    NOT NULL,
 			patch_id   TEXT    NOT NULL,
 			cluster    TEXT    NOT NULL,
@@ -281,6 +217,5 @@ var postgresDialect = &dialect{
 			last_ask   TEXT    NOT NULL,
 			granted_at TEXT    NOT NULL DEFAULT '',
 			PRIMARY KEY (service, patch_id, cluster)
-		)`,
-	},
+		){strict}`,
 }
