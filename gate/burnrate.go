@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -56,15 +55,14 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 		measure = l.slothRatio
 	}
 	ratios := make([]windowRatio, len(windows))
-	var wg sync.WaitGroup
-	for i, w := range windows {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ratios[i] = measure(ctx, w)
-		}()
+	for i, err := range each(len(windows), func(i int) error {
+		ratios[i] = measure(ctx, windows[i])
+		return nil
+	}) {
+		if err != nil {
+			ratios[i] = windowRatio{window: windows[i], err: err}
+		}
 	}
-	wg.Wait()
 	byWindow := map[time.Duration]windowRatio{}
 	var queries []string
 	for _, r := range ratios {
@@ -126,9 +124,7 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 		}
 		r := noData(c.name(), fmt.Sprintf("no requests measured over the %s window(s)%s, so the burn rate is unknown; %s",
 			strings.Join(missing, ", "), slothMissingHint(l), explain), queries...)
-		for k, v := range res.Details {
-			r.Details[k] = v
-		}
+		r.Details = res.Details
 		return r
 	default:
 		res.Sentence = "the error budget burn is within every window pair's limit; " + explain
@@ -154,7 +150,7 @@ func (l *look) ratio(ctx context.Context, w time.Duration) windowRatio {
 		r.err = err
 		return r
 	}
-	if !ok || math.IsNaN(total) || total <= 0 {
+	if !ok || !finite(total) || total <= 0 {
 		return r
 	}
 	errs, ok, err := l.src.instantOne(ctx, r.errQ, l.at)
@@ -165,7 +161,7 @@ func (l *look) ratio(ctx context.Context, w time.Duration) windowRatio {
 	if !ok {
 		errs = 0
 	}
-	if math.IsNaN(errs) || errs < 0 {
+	if !finite(errs) || errs < 0 {
 		return r
 	}
 	r.errors, r.total, r.traffic = errs, total, true

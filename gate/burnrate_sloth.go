@@ -37,7 +37,7 @@ func (l *look) slothRatio(ctx context.Context, w time.Duration) windowRatio {
 		r.err = err
 		return r
 	}
-	if !ok || math.IsNaN(v) || v < 0 {
+	if !ok || !finite(v) || v < 0 {
 		return r
 	}
 	r.ratio, r.traffic = math.Min(v, 1), true

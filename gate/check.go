@@ -4,21 +4,26 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/patchgate/patchgate/internal/config"
 )
 
-// check is one thing the gate verifies. Every check implements it; the
-// list for a stage is built from its effective configuration.
+// check is one thing the gate verifies: a metric check (error delta,
+// traffic, burn rate, alerts, freshness) or an operator control (window,
+// freeze, concurrency). Every check implements it, and returns its
+// verdict with the numbers behind it; only decide combines them.
 type check interface {
 	name() string
 	run(ctx context.Context, l *look) CheckResult
 }
 
-// checksFor returns the stage's checks in a fixed order.
-func checksFor(c config.Checks) []check {
+// metricChecks returns the stage's metric checks in a fixed order. They
+// run once per look of a stage attempt.
+func metricChecks(c config.Checks) []check {
 	var out []check
 	if c.Freshness != nil {
 		out = append(out, freshnessCheck{cfg: *c.Freshness})
@@ -38,10 +43,50 @@ func checksFor(c config.Checks) []check {
 	return out
 }
 
-// missingData marks a result that is inconclusive for want of data or
-// because the source failed: such a result never turns into go, even when
-// the stage times out under on_timeout: go.
-const missingData = "missing_data"
+// runChecks runs checks concurrently, each in a goroutine that recovers:
+// a check that panics is that check's failure, never the process's.
+func runChecks(ctx context.Context, l *look, checks []check) []CheckResult {
+	results := make([]CheckResult, len(checks))
+	each(len(checks), func(i int) error {
+		results[i] = runCheck(ctx, l, checks[i])
+		return nil
+	})
+	return results
+}
+
+// each runs fn(0) … fn(n-1) concurrently and waits for all of them. A
+// panic in one is that one's error, never the process's.
+func each(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("internal error: panic: %v", p)
+				}
+			}()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// runCheck runs one check, turning a panic into its failure.
+func runCheck(ctx context.Context, l *look, c check) (r CheckResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = result(c.name(), Fail, fmt.Sprintf("the check failed with an internal error and cannot pass: panic: %v", p))
+			if l.logger != nil {
+				l.logger.Error("check panicked", "check", c.name(), "panic", p, "stack", string(debug.Stack()))
+			}
+		}
+	}()
+	return c.run(ctx, l)
+}
 
 func result(name string, v CheckVerdict, sentence string, queries ...string) CheckResult {
 	if queries == nil {
@@ -52,21 +97,37 @@ func result(name string, v CheckVerdict, sentence string, queries ...string) Che
 
 func sourceError(name string, err error, queries ...string) CheckResult {
 	r := result(name, Inconclusive, fmt.Sprintf("the metric source failed, so this check cannot pass: %v", err), queries...)
-	r.Details = map[string]float64{missingData: 1}
+	r.missingData = true
 	return r
 }
 
 func noData(name, sentence string, queries ...string) CheckResult {
 	r := result(name, Inconclusive, sentence, queries...)
-	r.Details = map[string]float64{missingData: 1}
+	r.missingData = true
 	return r
 }
 
+// ptr returns a pointer to v, or nil when v is not a finite number:
+// JSON has no NaN or infinity, and an answer must always encode.
 func ptr(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !finite(v) {
 		return nil
 	}
 	return &v
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// dropNonFinite removes the details that are not finite numbers, which
+// JSON cannot encode: an answer must always encode.
+func dropNonFinite(results []CheckResult) {
+	for _, r := range results {
+		for k, v := range r.Details {
+			if !finite(v) {
+				delete(r.Details, k)
+			}
+		}
+	}
 }
 
 // num prints a count with thousands separators, or a ratio compactly.

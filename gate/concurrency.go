@@ -80,30 +80,56 @@ func clusterLimits(c *config.Config, cluster string) limits {
 	return l
 }
 
-// concurrencyCheck admits the ask's rollout under the limit, or places it
-// in line. It answers pass once the rollout holds a slot (or is patching
-// by its events), inconclusive with the position in line otherwise.
-func (e *Engine) concurrencyCheck(ctx context.Context, req Request, svc *config.Service, now time.Time) (CheckResult, int, error) {
-	cfg := e.cfg.Policy
-	cluster := req.Params[ParamCluster]
+// rolloutParams reads and checks the request parameters the concurrency
+// limit needs: the cluster (required when a cluster limit is configured)
+// and how many hosts the rollout patches at once.
+func rolloutParams(cfg *config.Config, req Request) (cluster string, hosts int, err error) {
+	if cfg.Concurrency == nil {
+		return "", 0, nil
+	}
+	cluster = req.Params[ParamCluster]
 	clusterLimited := cfg.Concurrency.MaxClusterHostsPercent > 0 || len(cfg.Concurrency.Clusters) > 0
 	switch {
 	case cluster == "" && clusterLimited:
-		return CheckResult{}, 0, &FieldError{Field: "params." + ParamCluster, Message: "is required by the concurrency limit per cluster"}
+		return "", 0, &FieldError{Field: "params." + ParamCluster, Message: "is required by the concurrency limit per cluster"}
 	case cluster != "":
 		if _, ok := cfg.Cluster(cluster); !ok {
-			return CheckResult{}, 0, &FieldError{Field: "params." + ParamCluster, Message: fmt.Sprintf("unknown cluster %q", cluster)}
+			return "", 0, &FieldError{Field: "params." + ParamCluster, Message: fmt.Sprintf("unknown cluster %q", cluster)}
 		}
 	}
-	hosts := 0
 	if v, ok := req.Params[ParamHosts]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return CheckResult{}, 0, &FieldError{Field: "params." + ParamHosts, Message: fmt.Sprintf("must be a whole number of hosts above 0, got %q", v)}
+			return "", 0, &FieldError{Field: "params." + ParamHosts, Message: fmt.Sprintf("must be a whole number of hosts above 0, got %q", v)}
 		}
 		hosts = n
 	}
-	key := store.SlotKey{Service: svc.Name, PatchID: req.PatchID, Cluster: cluster}
+	return cluster, hosts, nil
+}
+
+// concurrencyCheck admits the ask's rollout under the limit, or places it
+// in line. It passes once the rollout holds a slot (or is patching by its
+// events), and is inconclusive with the position in line otherwise.
+type concurrencyCheck struct{ e *Engine }
+
+func (concurrencyCheck) name() string { return "concurrency" }
+
+func (c concurrencyCheck) run(ctx context.Context, l *look) CheckResult {
+	r, retry, err := c.e.admitRollout(ctx, l)
+	if err != nil {
+		return CheckResult{Name: c.name(), err: err}
+	}
+	r.retry = retry
+	r.state = controlState{verdict: r.Verdict, n: int(r.Details["position"])}
+	return r
+}
+
+// admitRollout runs the admission in the store, or reuses this replica's
+// last admission of the rollout for ControlsTTL.
+func (e *Engine) admitRollout(ctx context.Context, l *look) (CheckResult, int, error) {
+	cfg, now := e.cfg.Policy, l.now
+	cluster, hosts := l.cluster, l.hosts
+	key := store.SlotKey{Service: l.service.Name, PatchID: l.vars.PatchID, Cluster: cluster}
 
 	ac := &e.controls.admissions
 	ac.mu.Lock()
@@ -113,13 +139,13 @@ func (e *Engine) concurrencyCheck(ctx context.Context, req Request, svc *config.
 	}
 	ac.mu.Unlock()
 
-	l := clusterLimits(cfg, cluster)
+	lim := clusterLimits(cfg, cluster)
 	cc := cfg.Concurrency
 	var r CheckResult
 	since := now.Add(-time.Duration(cc.StaleAfter))
 	_, err := e.cfg.Store.Admit(ctx, key, hosts, now, since, func(own store.Slot, others []store.Slot, events []store.Event) (store.Slot, []store.SlotKey) {
 		var drop []store.SlotKey
-		own, r, drop = admit(own, others, events, l, cc, now)
+		own, r, drop = admit(own, others, events, lim, cc, now)
 		return own, drop
 	})
 	if err != nil {

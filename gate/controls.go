@@ -33,14 +33,10 @@ type OverrideInfo struct {
 	BypassedChecks []string `json:"bypassed_checks"`
 }
 
-// controlState is what the engine keeps of the operator controls: the
-// compiled schedules and a short-lived copy of the overrides and freezes
-// in force.
-type controlState struct {
-	compileOnce sync.Once
-	schedules   map[string]*schedule
-	compileErr  error
-
+// controlCache is what the engine keeps of the operator controls: a
+// short-lived copy of the overrides and freezes in force, the patches'
+// severities and the concurrency admissions.
+type controlCache struct {
 	mu        sync.Mutex
 	loadedAt  time.Time // by the wall clock; zero when stale
 	overrides []store.Override
@@ -90,104 +86,88 @@ func (e *Engine) snapshot(ctx context.Context, now time.Time) ([]store.Override,
 	return os, fs, nil
 }
 
-func (e *Engine) schedule(svc *config.Service) (*schedule, error) {
-	c := &e.controls
-	c.compileOnce.Do(func() {
-		c.schedules, c.compileErr = compileSchedules(e.cfg.Policy)
-	})
-	if c.compileErr != nil {
-		return nil, fmt.Errorf("operator controls: %w", c.compileErr)
-	}
-	return c.schedules[svc.Name], nil
+// controlState is what a control found in force at an ask: its verdict,
+// and the window, freeze or place in line behind it. The look cache
+// reuses a decision only while every control finds the same.
+type controlState struct {
+	verdict CheckVerdict
+	id      string // an API freeze's id
+	n       int    // a configured window or freeze (1-based), or a place in line
 }
 
-// controlled is what the operator controls add to one ask: the checks
-// they ran and the override in force. key changes whenever the answer
-// would, so a cached look is only reused while it is the same.
-type controlled struct {
-	checks   []CheckResult
-	retry    int
-	override *store.Override
-	key      string
-}
+// The controls, in the order their states enter the look key.
+const (
+	ctlWindow = iota
+	ctlFreeze
+	ctlConcurrency
+	numControls
+)
 
-// controlsFor runs the operator controls for one ask at now.
-func (e *Engine) controlsFor(ctx context.Context, req Request, svc *config.Service, stage *config.Stage, now time.Time) (*controlled, error) {
-	sched, err := e.schedule(svc)
-	if err != nil {
-		return nil, err
+// controlChecks returns the operator controls that apply to an ask:
+// the service's maintenance windows, the change freezes (configured and
+// from the API) and the concurrency limit. They run on every ask, since
+// they change within a look.
+func (e *Engine) controlChecks(sched *schedule, apiFreezes []store.Freeze, svc *config.Service, now time.Time) []check {
+	var out []check
+	if len(sched.windows) > 0 {
+		out = append(out, windowCheck{windows: sched.windows})
 	}
-	overrides, apiFreezes, err := e.snapshot(ctx, now)
-	if err != nil {
-		return nil, err
-	}
-	c := &controlled{}
-	var key strings.Builder
-
-	if o := mostSpecific(overrides, svc.Name, req.PatchID, stage.Name, now); o != nil {
-		c.override = o
-		fmt.Fprintf(&key, "o:%s;", o.ID)
-	}
-
 	rules := sched.freezes
 	for _, f := range apiFreezes {
 		if (f.Service == "" || f.Service == svc.Name) && f.InForce(now) {
 			rules = append(slices.Clip(rules), freezeRule{
-				source: fmt.Sprintf("freeze %s by %s", f.ID, f.Actor), reason: f.Reason, from: f.StartsAt, to: f.EndsAt,
+				id: f.ID, source: fmt.Sprintf("freeze %s by %s", f.ID, f.Actor), reason: f.Reason, from: f.StartsAt, to: f.EndsAt,
 			})
 		}
 	}
-	if len(sched.windows) > 0 || len(rules) > 0 {
-		emergency, err := e.emergency(ctx, req, sched, now)
-		if err != nil {
-			return nil, err
-		}
-		if len(sched.windows) > 0 {
-			r, retry := sched.windowCheck(now, emergency)
-			c.checks = append(c.checks, r)
-			c.retry = max(c.retry, retry)
-			fmt.Fprintf(&key, "w:%s;", r.Verdict)
-		}
-		if len(rules) > 0 {
-			r := freezeCheck(rules, now, emergency)
-			c.checks = append(c.checks, r)
-			fmt.Fprintf(&key, "f:%s:%s;", r.Verdict, r.Sentence)
-		}
+	if len(rules) > 0 {
+		out = append(out, freezeCheck{rules: rules})
 	}
-
 	if e.cfg.Policy.Concurrency != nil {
-		r, retry, err := e.concurrencyCheck(ctx, req, svc, now)
-		if err != nil {
-			return nil, err
-		}
-		c.checks = append(c.checks, r)
-		c.retry = max(c.retry, retry)
-		fmt.Fprintf(&key, "c:%s:%g;", r.Verdict, r.Details["position"])
+		out = append(out, concurrencyCheck{e: e})
 	}
-	c.key = key.String()
-	return c, nil
+	return out
 }
 
-// emergency returns the patch's severity when the policy lets it through
-// windows and freezes, else "".
-func (e *Engine) emergency(ctx context.Context, req Request, sched *schedule, now time.Time) (string, error) {
-	sev, given := req.Params[ParamSeverity]
-	if given && !slices.Contains(config.Severities, sev) {
-		return "", &FieldError{Field: "params." + ParamSeverity, Message: fmt.Sprintf("must be one of %s, got %q", strings.Join(config.Severities, ", "), sev)}
-	}
-	if len(sched.emergency) == 0 {
-		return "", nil
-	}
-	if !given {
-		var err error
-		if sev, err = e.discoveredSeverity(ctx, req.PatchID); err != nil {
-			return "", err
+// runControls runs the controls of an ask in order and returns their
+// results and what they found in force.
+func runControls(ctx context.Context, l *look, checks []check) ([]CheckResult, [numControls]controlState, error) {
+	var states [numControls]controlState
+	results := make([]CheckResult, 0, len(checks))
+	for _, c := range checks {
+		r := runCheck(ctx, l, c)
+		if r.err != nil {
+			return nil, states, r.err
 		}
+		r.control = true
+		switch c.(type) {
+		case windowCheck:
+			states[ctlWindow] = r.state
+		case freezeCheck:
+			states[ctlFreeze] = r.state
+		case concurrencyCheck:
+			states[ctlConcurrency] = r.state
+		}
+		results = append(results, r)
 	}
-	if slices.Contains(sched.emergency, sev) {
+	return results, states, nil
+}
+
+// severity is the patch's severity for the emergency path and the alerts
+// check's pause: params.severity, else the patch's discovered event, read
+// only when a control or check needs it.
+func (e *Engine) severity(ctx context.Context, req Request, need bool) (string, error) {
+	sev, given := req.Params[ParamSeverity]
+	if given {
+		if !slices.Contains(config.Severities, sev) {
+			return "", &FieldError{Field: "params." + ParamSeverity, Message: fmt.Sprintf("must be one of %s, got %q", strings.Join(config.Severities, ", "), sev)}
+		}
 		return sev, nil
 	}
-	return "", nil
+	if !need {
+		return "", nil
+	}
+	return e.discoveredSeverity(ctx, req.PatchID)
 }
 
 // discoveredSeverity is the severity of the patch's latest discovered
@@ -244,54 +224,4 @@ func mostSpecific(os []store.Override, service, patch, stage string, now time.Ti
 		}
 	}
 	return best
-}
-
-// apply adds the controls' checks to a decision of the checks and lets
-// them and the override decide.
-func (c *controlled) apply(d Decision) Decision {
-	if len(c.checks) > 0 {
-		d.Checks = append(slices.Clip(d.Checks), c.checks...)
-		var failed, waiting []CheckResult
-		for _, r := range c.checks {
-			switch r.Verdict {
-			case Fail:
-				failed = append(failed, r)
-			case Inconclusive:
-				waiting = append(waiting, r)
-			}
-		}
-		switch {
-		case d.Decision == NoGo:
-		case len(failed) > 0:
-			d.Decision, d.Reason, d.RetryAfterSeconds = NoGo, summarise(failed, "failed")+"; checks: "+d.Reason, 0
-		case len(waiting) > 0:
-			if d.Decision == Go {
-				d.Reason = summarise(waiting, "inconclusive") + "; the other checks passed: " + d.Reason
-			} else {
-				d.Reason = summarise(waiting, "inconclusive") + "; also: " + d.Reason
-			}
-			d.Decision = Wait
-			d.RetryAfterSeconds = max(d.RetryAfterSeconds, c.retry, 1)
-		}
-	}
-	if o := c.override; o != nil {
-		verdict := Verdict(o.Verdict)
-		bypassed := []string{}
-		for _, r := range d.Checks {
-			if verdict == Go && r.Verdict != Pass || verdict == NoGo && r.Verdict == Pass {
-				bypassed = append(bypassed, r.Name)
-			}
-		}
-		reason := fmt.Sprintf("overridden by %s until %s: %s", o.Actor, o.ExpiresAt.UTC().Format(time.RFC3339), o.Reason)
-		if len(bypassed) > 0 {
-			reason += fmt.Sprintf("; bypassed checks: %s", strings.Join(bypassed, ", "))
-		} else {
-			reason += "; no check disagreed"
-		}
-		d.Reason = reason + "; the checks said " + string(d.Decision) + ": " + d.Reason
-		d.Decision = verdict
-		d.RetryAfterSeconds = 0
-		d.Override = &OverrideInfo{ID: o.ID, Actor: o.Actor, Reason: o.Reason, ExpiresAt: o.ExpiresAt, BypassedChecks: bypassed}
-	}
-	return d
 }

@@ -39,7 +39,6 @@ func (q *queryLog) QueryRange(_ context.Context, s string, _, _ time.Time, _ tim
 // memStore is an in-memory store for the fuzz test, where the SQLite
 // file's fsync per decision would slow fuzzing to a crawl.
 type memStore struct {
-	store.Store
 	mu       sync.Mutex
 	attempts map[store.AttemptKey]store.Attempt
 }
@@ -52,6 +51,22 @@ func (m *memStore) EnsureAttempt(_ context.Context, a store.Attempt) (store.Atte
 	}
 	m.attempts[a.AttemptKey] = a
 	return a, nil
+}
+
+func (m *memStore) SetOutcome(_ context.Context, k store.AttemptKey, outcome string, look int) (store.Attempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.attempts[k]
+	if a.Outcome == "" {
+		a.Outcome, a.OutcomeLook = outcome, look
+		m.attempts[k] = a
+	}
+	return a, nil
+}
+
+// The fuzzed policy has no concurrency limit.
+func (m *memStore) Admit(context.Context, store.SlotKey, int, time.Time, time.Time, store.AdmitFunc) (store.Slot, error) {
+	return store.Slot{}, errors.New("the fuzz store has no concurrency slots")
 }
 
 func (m *memStore) AppendDecision(_ context.Context, d store.Decision) (store.Decision, error) {

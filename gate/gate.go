@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"golang.org/x/sync/singleflight"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/store"
@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Policy *config.Config
 	Source Querier
-	Store  store.Store
+	Store  Store
 	// Now is the clock (default time.Now); the demo runs a simulated one.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -65,35 +65,54 @@ func (c *Config) defaults() error {
 
 // Engine answers gate requests.
 type Engine struct {
-	cfg     Config
-	flights singleflight.Group
+	cfg Config
+
+	// flights shares a look's evaluation between concurrent asks of it;
 	// attemptFlights shares the store read of a stage attempt between
 	// concurrent first asks of it.
-	attemptFlights singleflight.Group
+	flights        flight[lookKey, Decision]
+	attemptFlights flight[store.AttemptKey, store.Attempt]
 
 	mu    sync.Mutex
-	cache map[string]cached // by stage attempt
+	cache map[store.AttemptKey]cached
 
-	// controls are the operator's overrides, windows, freezes and
-	// concurrency limit (controls.go).
-	controls controlState
+	// controls caches the operator's overrides and freezes, severities
+	// and concurrency admissions (controls.go).
+	controls controlCache
 
-	// policies holds each stage's effective checks and revision, computed
-	// once: the configuration does not change while the engine runs.
-	policies map[*config.Stage]policy
+	// policies holds each stage's effective checks and revision, and
+	// schedules each service's windows and freezes, compiled once: the
+	// configuration does not change while the engine runs.
+	policies  map[*config.Stage]policy
+	schedules map[string]*schedule
 }
 
 // policy is a stage's effective checks, the hash naming them, and the
 // service's canary and baseline selectors, parsed once.
 type policy struct {
 	checks           config.Checks
+	metrics          []check
 	revision         string
 	canary, baseline *slo.SelectorTemplate
 }
 
+// lookKey names one look: a stage attempt at one completed minute under
+// one policy, with the selectors the ask filled and what the operator
+// controls found in force. Asks with equal keys get the same decision.
+type lookKey struct {
+	attempt          store.AttemptKey
+	look             int
+	revision         string
+	canary, baseline string
+	severity         string
+	override         string
+	controls         [numControls]controlState
+}
+
 type cached struct {
 	attempt  store.Attempt
-	key      string // look key: attempt, look, revision
+	key      lookKey
+	decided  bool
 	decision Decision
 }
 
@@ -102,7 +121,11 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	e := &Engine{cfg: cfg, cache: map[string]cached{}, policies: map[*config.Stage]policy{}}
+	schedules, err := compileSchedules(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	e := &Engine{cfg: cfg, cache: map[store.AttemptKey]cached{}, policies: map[*config.Stage]policy{}, schedules: schedules}
 	for i := range cfg.Policy.Services {
 		svc := &cfg.Policy.Services[i]
 		canary, err := slo.ParseSelector(svc.SLI.Canary)
@@ -116,7 +139,10 @@ func New(cfg Config) (*Engine, error) {
 		for j := range svc.Stages {
 			stage := &svc.Stages[j]
 			checks := svc.EffectiveChecks(stage)
-			e.policies[stage] = policy{checks: checks, revision: revision(svc, stage, checks), canary: canary, baseline: baseline}
+			e.policies[stage] = policy{
+				checks: checks, metrics: metricChecks(checks), revision: revision(svc, stage, checks),
+				canary: canary, baseline: baseline,
+			}
 		}
 	}
 	return e, nil
@@ -130,20 +156,62 @@ const (
 	ParamStageStartedAt = "stage_started_at"
 )
 
-// Decide answers one request. Asks for the same stage attempt within the
-// same completed minute get the same decision (recorded once); concurrent
-// identical asks share one evaluation.
+// Decide answers one request in four steps: resolve the stage attempt,
+// run the checks, decide, record. The operator controls run on every ask;
+// the metric checks once per look: asks for the same stage attempt within
+// the same completed minute, under the same controls, get the same
+// decision (recorded once), and concurrent identical asks share one
+// evaluation.
 func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
+	l, err := e.resolve(ctx, req)
+	if err != nil {
+		return Decision{}, err
+	}
+	controls, states, err := runControls(ctx, l, l.controls)
+	if err != nil {
+		return Decision{}, err
+	}
+	key := l.key(states)
+	if d, ok := e.cached(key); ok {
+		return d, nil
+	}
+	return e.flights.do(key, func() (Decision, error) {
+		if d, ok := e.cached(key); ok {
+			return d, nil
+		}
+		// The evaluation belongs to every caller waiting on it: one
+		// caller going away must not cancel it for the others.
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout())
+		defer cancel()
+		metrics, err := e.runMetrics(ectx, l)
+		if err != nil {
+			return Decision{}, err
+		}
+		d := e.decision(l, append(metrics, controls...))
+		if err := e.record(ectx, &d); err != nil {
+			return Decision{}, err
+		}
+		for _, observe := range e.cfg.Observers {
+			observe(d)
+		}
+		e.remember(key, l.attempt, d)
+		return d, nil
+	})
+}
+
+// resolve checks the request and finds its stage attempt, the look it
+// falls in and the operator controls that apply to it.
+func (e *Engine) resolve(ctx context.Context, req Request) (*look, error) {
 	svc, ok := e.cfg.Policy.Service(req.Service)
 	if !ok {
-		return Decision{}, &NotFoundError{Field: "service", Value: req.Service}
+		return nil, &NotFoundError{Field: "service", Value: req.Service}
 	}
 	stage, ok := svc.Stage(req.Stage)
 	if !ok {
-		return Decision{}, &NotFoundError{Field: "stage", Value: req.Stage}
+		return nil, &NotFoundError{Field: "stage", Value: req.Stage}
 	}
 	if req.PatchID == "" {
-		return Decision{}, &FieldError{Field: "patch_id", Message: "is required"}
+		return nil, &FieldError{Field: "patch_id", Message: "is required"}
 	}
 	now := e.cfg.Now()
 	attempt := attemptOf(req)
@@ -151,10 +219,10 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	if v, ok := req.Params[ParamStageStartedAt]; ok {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return Decision{}, &FieldError{Field: "params." + ParamStageStartedAt, Message: "must be an RFC 3339 time such as 2026-11-26T10:00:00Z"}
+			return nil, &FieldError{Field: "params." + ParamStageStartedAt, Message: "must be an RFC 3339 time such as 2026-11-26T10:00:00Z"}
 		}
 		if t.After(now) {
-			return Decision{}, &FieldError{Field: "params." + ParamStageStartedAt, Message: "is in the future"}
+			return nil, &FieldError{Field: "params." + ParamStageStartedAt, Message: "is in the future"}
 		}
 		start, startSource = t, "request"
 	}
@@ -162,119 +230,173 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	pol := e.policies[stage]
 	canary, err := selector(pol.canary, "canary", vars)
 	if err != nil {
-		return Decision{}, err
+		return nil, err
 	}
 	baseline, err := selector(pol.baseline, "baseline", vars)
 	if err != nil {
-		return Decision{}, err
+		return nil, err
 	}
-	checks, rev := pol.checks, pol.revision
-	key := store.AttemptKey{Service: svc.Name, PatchID: req.PatchID, Stage: stage.Name, Attempt: attempt}
-	attemptID := fmt.Sprintf("%s\x00%s\x00%s\x00%s", key.Service, key.PatchID, key.Stage, key.Attempt)
-	at, known := e.attempt(attemptID)
-	if !known {
-		if startSource == "first_ask" {
-			if t, ok, err := e.eventStart(ctx, key, now); err != nil {
-				return Decision{}, err
-			} else if ok {
-				start, startSource = t, "event"
-			}
-		}
-		// Concurrent first asks of one attempt share one store write.
-		v, err, _ := e.attemptFlights.Do(attemptID, func() (any, error) {
-			at, err := e.cfg.Store.EnsureAttempt(context.WithoutCancel(ctx), store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
-			if err == nil {
-				e.rememberAttempt(attemptID, at)
-			}
-			return at, err
-		})
-		if err != nil {
-			return Decision{}, fmt.Errorf("load stage attempt: %w", err)
-		}
-		at = v.(store.Attempt)
+	cluster, hosts, err := rolloutParams(e.cfg.Policy, req)
+	if err != nil {
+		return nil, err
+	}
+	overrides, apiFreezes, err := e.snapshot(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	sched := e.schedules[svc.Name]
+	controls := e.controlChecks(sched, apiFreezes, svc, now)
+
+	// The patch's severity is read only when a control or check needs it.
+	emergencyApplies := len(sched.emergency) > 0 && slices.ContainsFunc(controls, func(c check) bool {
+		_, w := c.(windowCheck)
+		_, f := c.(freezeCheck)
+		return w || f
+	})
+	pause := pol.checks.Alerts != nil && len(pol.checks.Alerts.PauseNonCritical) > 0
+	severity, err := e.severity(ctx, req, emergencyApplies || pause)
+	if err != nil {
+		return nil, err
+	}
+	emergency := ""
+	if emergencyApplies && slices.Contains(sched.emergency, severity) {
+		emergency = severity
 	}
 
+	key := store.AttemptKey{Service: svc.Name, PatchID: req.PatchID, Stage: stage.Name, Attempt: attempt}
+	at, cachedAttempt, err := e.attempt(ctx, key, start, startSource, now)
+	if err != nil {
+		return nil, err
+	}
 	evalAt := now.Add(-time.Duration(e.cfg.Policy.Source.EvaluationDelay))
 	K := max(int(time.Duration(stage.MaxWait)/time.Minute), 1)
 	k := 0
 	if evalAt.After(at.Start) {
 		k = min(int(evalAt.Sub(at.Start)/time.Minute), K)
 	}
-	// The filled selectors are part of the key: two asks of one attempt
-	// whose parameters select different series must not share a look.
-	lookKey := fmt.Sprintf("%s\x00%d\x00%s\x00%v\x00%v", attemptID, k, rev, canary, baseline)
-	// Overrides, windows, freezes and the concurrency limit apply on every
-	// ask: a look is reused only while they answer the same.
-	ctl, err := e.controlsFor(ctx, req, svc, stage, now)
-	if err != nil {
-		return Decision{}, err
+	return &look{
+		logger: e.cfg.Logger, now: now, req: req, revision: pol.revision,
+		service: svc, stage: stage, checks: pol.checks, metrics: pol.metrics, controls: controls,
+		vars: vars, canary: canary, baseline: baseline,
+		severity: severity, emergency: emergency, cluster: cluster, hosts: hosts,
+		override: mostSpecific(overrides, svc.Name, req.PatchID, stage.Name, now),
+		attempt:  at, attemptCached: cachedAttempt, start: at.Start, at: evalAt, k: k, K: K,
+		outcome: at.Outcome, outcomeLook: at.OutcomeLook,
+	}, nil
+}
+
+// attempt returns the stage attempt as last read from the store, reading
+// (or creating) it on its first ask on this replica.
+func (e *Engine) attempt(ctx context.Context, key store.AttemptKey, start time.Time, startSource string, now time.Time) (at store.Attempt, cached bool, err error) {
+	e.mu.Lock()
+	c, known := e.cache[key]
+	e.mu.Unlock()
+	if known {
+		return c.attempt, true, nil
 	}
-	lookKey += "\x00" + ctl.key
-	severity := req.Params[ParamSeverity]
-	if a := checks.Alerts; a != nil && len(a.PauseNonCritical) > 0 && severity == "" {
-		if severity, err = e.discoveredSeverity(ctx, req.PatchID); err != nil {
-			return Decision{}, err
-		}
-	}
-	lookKey += "\x00" + severity
-	if d, ok := e.cached(attemptID, lookKey); ok {
-		return d, nil
-	}
-	v, err, _ := e.flights.Do(lookKey, func() (any, error) {
-		if d, ok := e.cached(attemptID, lookKey); ok {
-			return d, nil
-		}
-		if known {
-			// Another replica may have reached the sequential outcome
-			// since this one cached the attempt: read it again.
-			fresh, err := e.cfg.Store.EnsureAttempt(ctx, at)
-			if err != nil {
-				return Decision{}, fmt.Errorf("load stage attempt: %w", err)
-			}
-			at = fresh
-		}
-		// The evaluation belongs to every caller waiting on it: one
-		// caller going away must not cancel it for the others.
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout())
-		defer cancel()
-		l := &look{
-			severity: severity,
-			src:      newMemo(e.cfg.Source), service: svc, stage: stage, checks: checks,
-			vars: vars, canary: canary, baseline: baseline,
-			start: at.Start, at: evalAt, k: k, K: K,
-			outcome: at.Outcome, outcomeLook: at.OutcomeLook,
-		}
-		d, err := e.evaluate(ectx, l, checks, req)
+	if startSource == "first_ask" {
+		t, ok, err := e.eventStart(ctx, key, now)
 		if err != nil {
-			return Decision{}, err
+			return store.Attempt{}, false, err
 		}
-		d.Attempt, d.PolicyRevision, d.EvaluatedAt = attempt, rev, now
-		d.Window = Window{Start: at.Start, StartSource: at.StartSource, End: l.lookEnd(k), Look: k, Looks: K}
-		if d.Decision == Wait {
-			next := at.Start.Add(time.Duration(k+1)*time.Minute + time.Duration(e.cfg.Policy.Source.EvaluationDelay))
-			d.RetryAfterSeconds = max(int(next.Sub(now).Seconds()+0.999), 1)
+		if ok {
+			start, startSource = t, "event"
 		}
-		d = ctl.apply(d)
-		if err := e.record(ectx, &d); err != nil {
-			return Decision{}, err
+	}
+	// Concurrent first asks of one attempt share one store write.
+	at, err = e.attemptFlights.do(key, func() (store.Attempt, error) {
+		at, err := e.cfg.Store.EnsureAttempt(context.WithoutCancel(ctx), store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
+		if err == nil {
+			e.rememberAttempt(at)
 		}
-		for _, observe := range e.cfg.Observers {
-			observe(d)
-		}
-		at.Outcome, at.OutcomeLook = l.outcome, l.outcomeLook
-		e.remember(attemptID, lookKey, at, d)
-		return d, nil
+		return at, err
 	})
 	if err != nil {
-		return Decision{}, err
+		return store.Attempt{}, false, fmt.Errorf("load stage attempt: %w", err)
 	}
-	return v.(Decision), nil
+	return at, false, nil
+}
+
+// key names the look of an ask under the controls' states.
+func (l *look) key(states [numControls]controlState) lookKey {
+	k := lookKey{
+		attempt: l.attempt.AttemptKey, look: l.k, revision: l.revision,
+		canary: selectorText(l.canary), baseline: selectorText(l.baseline),
+		severity: l.severity, controls: states,
+	}
+	if l.override != nil {
+		k.override = l.override.ID
+	}
+	return k
+}
+
+func selectorText(ms []*labels.Matcher) string {
+	if len(ms) == 0 {
+		return ""
+	}
+	return (&parser.VectorSelector{LabelMatchers: ms}).String()
+}
+
+// runMetrics runs the stage's metric checks on the look and stores the
+// sequential test's outcome once one is reached.
+func (e *Engine) runMetrics(ctx context.Context, l *look) ([]CheckResult, error) {
+	if l.attemptCached {
+		// Another replica may have reached the sequential outcome since
+		// this one cached the attempt: read it again.
+		fresh, err := e.cfg.Store.EnsureAttempt(ctx, l.attempt)
+		if err != nil {
+			return nil, fmt.Errorf("load stage attempt: %w", err)
+		}
+		l.attempt, l.outcome, l.outcomeLook = fresh, fresh.Outcome, fresh.OutcomeLook
+	}
+	l.src = newMemo(e.cfg.Source)
+	results := runChecks(ctx, l, l.metrics)
+	for _, r := range results {
+		if r.outcome != "" && l.outcome == "" {
+			stored, err := e.cfg.Store.SetOutcome(ctx, l.attempt.AttemptKey, r.outcome, max(l.k, 1))
+			if err != nil {
+				return nil, fmt.Errorf("store sequential outcome: %w", err)
+			}
+			l.outcome, l.outcomeLook = stored.Outcome, stored.OutcomeLook
+		}
+	}
+	l.attempt.Outcome, l.attempt.OutcomeLook = l.outcome, l.outcomeLook
+	return results, nil
+}
+
+// decision is the answer to a look from its check results.
+func (e *Engine) decision(l *look, results []CheckResult) Decision {
+	out := decide(results, rules{
+		timedOut: l.k >= l.K, onTimeout: Verdict(l.stage.OnTimeout), maxWait: l.stage.MaxWait, override: l.override,
+	})
+	dropNonFinite(results)
+	d := Decision{
+		Decision: out.verdict, Reason: out.reason, Checks: results, Override: out.override,
+		Service: l.service.Name, PatchID: l.vars.PatchID, Stage: l.stage.Name, Attempt: l.vars.Attempt,
+		PolicyRevision: l.revision, EvaluatedAt: l.now,
+		Window: Window{Start: l.start, StartSource: l.attempt.StartSource, End: l.lookEnd(l.k), Look: l.k, Looks: l.K},
+	}
+	if d.Decision == Wait {
+		retry := 1
+		for _, r := range results {
+			if r.Verdict == Inconclusive {
+				if r.control {
+					retry = max(retry, r.retry)
+					continue
+				}
+				next := l.start.Add(time.Duration(l.k+1)*time.Minute + time.Duration(e.cfg.Policy.Source.EvaluationDelay))
+				retry = max(retry, int(next.Sub(l.now).Seconds()+0.999))
+			}
+		}
+		d.RetryAfterSeconds = retry
+	}
+	return d
 }
 
 func (e *Engine) timeout() time.Duration {
 	t := time.Duration(e.cfg.Policy.Source.Timeout)
 	if t <= 0 {
-		t = 10 * time.Second
+		t = time.Duration(config.DefaultSourceTimeout)
 	}
 	return t + 5*time.Second
 }
@@ -302,59 +424,6 @@ func attemptOf(req Request) string {
 	return "1"
 }
 
-// evaluate runs every check concurrently and combines them.
-func (e *Engine) evaluate(ctx context.Context, l *look, cfg config.Checks, req Request) (Decision, error) {
-	checks := checksFor(cfg)
-	results := make([]CheckResult, len(checks))
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = c.run(ctx, l)
-		}()
-	}
-	wg.Wait()
-	verdict, reason := combine(results)
-	if verdict == Wait && l.k >= l.K {
-		verdict, reason = e.timedOut(l, results, reason)
-	}
-	for _, r := range results {
-		if r.outcome != "" && l.outcome == "" {
-			key := store.AttemptKey{Service: l.service.Name, PatchID: req.PatchID, Stage: l.stage.Name, Attempt: l.vars.Attempt}
-			stored, err := e.cfg.Store.SetOutcome(ctx, key, r.outcome, max(l.k, 1))
-			if err != nil {
-				return Decision{}, fmt.Errorf("store sequential outcome: %w", err)
-			}
-			l.outcome, l.outcomeLook = stored.Outcome, stored.OutcomeLook
-		}
-	}
-	return Decision{
-		Decision: verdict, Reason: reason, Checks: results,
-		Service: l.service.Name, PatchID: req.PatchID, Stage: l.stage.Name,
-	}, nil
-}
-
-// timedOut turns a wait at the end of max_wait into the policy's answer.
-// A wait for want of data or because the source failed is never turned
-// into go.
-func (e *Engine) timedOut(l *look, results []CheckResult, reason string) (Verdict, string) {
-	answer := Verdict(l.stage.OnTimeout)
-	if answer == "" {
-		answer = NoGo
-	}
-	if answer == Go {
-		for _, r := range results {
-			if r.Verdict == Inconclusive && r.Details[missingData] == 1 {
-				answer = NoGo
-				break
-			}
-		}
-	}
-	return answer, fmt.Sprintf("stage still inconclusive after max_wait %s, so the policy answers %s: %s",
-		model.Duration(l.stage.MaxWait), answer, reason)
-}
-
 func (e *Engine) record(ctx context.Context, d *Decision) error {
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -375,49 +444,42 @@ func (e *Engine) record(ctx context.Context, d *Decision) error {
 	return nil
 }
 
-// attempt returns the stage attempt as last read from the store.
-func (e *Engine) attempt(attemptID string) (store.Attempt, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.cache[attemptID]
-	return c.attempt, ok
-}
-
 // rememberAttempt keeps a stage attempt read from the store until its
 // first look is evaluated, so later asks need not read it again.
-func (e *Engine) rememberAttempt(attemptID string, at store.Attempt) {
+func (e *Engine) rememberAttempt(at store.Attempt) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.cache[attemptID]; !ok && len(e.cache) < e.cfg.CacheSize {
-		e.cache[attemptID] = cached{attempt: at}
+	if _, ok := e.cache[at.AttemptKey]; !ok && len(e.cache) < e.cfg.CacheSize {
+		e.cache[at.AttemptKey] = cached{attempt: at}
 	}
 }
 
-func (e *Engine) cached(attemptID, lookKey string) (Decision, bool) {
+func (e *Engine) cached(key lookKey) (Decision, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.cache[attemptID]
-	if !ok || c.key != lookKey {
+	c, ok := e.cache[key.attempt]
+	if !ok || !c.decided || c.key != key {
 		return Decision{}, false
 	}
 	return c.decision, true
 }
 
-func (e *Engine) remember(attemptID, lookKey string, at store.Attempt, d Decision) {
+func (e *Engine) remember(key lookKey, at store.Attempt, d Decision) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.cache[attemptID]; !ok && len(e.cache) >= e.cfg.CacheSize {
+	if _, ok := e.cache[key.attempt]; !ok && len(e.cache) >= e.cfg.CacheSize {
 		// Forget the stalest attempt: caches only save work.
-		var oldest string
+		var oldest store.AttemptKey
 		var t time.Time
+		first := true
 		for k, c := range e.cache {
-			if oldest == "" || c.decision.EvaluatedAt.Before(t) {
-				oldest, t = k, c.decision.EvaluatedAt
+			if first || c.decision.EvaluatedAt.Before(t) {
+				oldest, t, first = k, c.decision.EvaluatedAt, false
 			}
 		}
 		delete(e.cache, oldest)
 	}
-	e.cache[attemptID] = cached{attempt: at, key: lookKey, decision: d}
+	e.cache[key.attempt] = cached{attempt: at, key: key, decided: true, decision: d}
 }
 
 // revision is a short hash of the effective policy of a stage.

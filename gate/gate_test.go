@@ -284,8 +284,8 @@ func TestErrorDeltaArithmetic(t *testing.T) {
 
 // attemptCounter counts the store reads of stage attempts.
 type attemptCounter struct {
-	store.Store
-	n atomic.Int64
+	Store // the real SQLite store
+	n     atomic.Int64
 }
 
 func (c *attemptCounter) EnsureAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
@@ -471,6 +471,6 @@ func TestBadRequests(t *testing.T) {
 }
 
 func Example_summarise() {
-	fmt.Println(summarise([]CheckResult{{Name: "min_traffic", Sentence: "not enough canary traffic: 120 of 1,000 requests"}}, "inconclusive"))
+	fmt.Println(summarise([]CheckResult{{Name: "min_traffic", Verdict: Inconclusive, Sentence: "not enough canary traffic: 120 of 1,000 requests"}}, 1, "inconclusive"))
 	// Output: min_traffic inconclusive: not enough canary traffic: 120 of 1,000 requests
 }

@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -12,13 +13,32 @@ import (
 
 	"github.com/patchgate/patchgate/gate/stats"
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/slo"
 )
 
-// look is one evaluation of a stage attempt: everything the checks need,
-// with a query memo so that checks asking the same thing share one query.
+// look is one ask of a stage attempt, resolved: everything the checks
+// need, with a query memo so that metric checks asking the same thing
+// share one query.
 type look struct {
-	src     *memo
+	src    *memo // set when the metric checks run
+	logger *slog.Logger
+	now    time.Time // when the ask came
+	req    Request
+
+	// revision names the stage's effective policy; metrics and controls
+	// are the checks that apply to the ask; override is the operator's
+	// override in force, if any.
+	revision string
+	metrics  []check
+	controls []check
+	override *store.Override
+
+	// attempt is the stage attempt as read from the store (or this
+	// replica's cache of it, when attemptCached).
+	attempt       store.Attempt
+	attemptCached bool
+
 	service *config.Service
 	stage   *config.Stage
 	checks  config.Checks
@@ -27,8 +47,14 @@ type look struct {
 	canary, baseline []*labels.Matcher
 
 	// severity is the patch's severity (params.severity, else its
-	// discovered event), read only when a check needs it.
-	severity string
+	// discovered event), read only when a check needs it; emergency is the
+	// same when the service's emergency policy lets it through windows
+	// and freezes, else "".
+	severity, emergency string
+
+	// cluster and hosts are the rollout's, for the concurrency limit.
+	cluster string
+	hosts   int
 
 	start time.Time // window start
 	at    time.Time // the instant the look is evaluated at (now − delay)
@@ -83,19 +109,13 @@ func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []strin
 	}
 	first, last := l.lookEnd(1), l.lookEnd(k)
 	series := make([]map[int64]float64, len(queries))
-	errs := make([]error, len(queries))
-	var wg sync.WaitGroup
-	for i, q := range queries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			series[i], errs[i] = l.src.rangeOne(ctx, q, first, last, time.Minute)
-		}()
-	}
-	wg.Wait()
+	errs := each(len(queries), func(i int) (err error) {
+		series[i], err = l.src.rangeOne(ctx, queries[i], first, last, time.Minute)
+		return err
+	})
 	for i, err := range errs {
 		if err != nil {
-			return nil, queries, fmt.Errorf("query %d of 4: %w", i+1, err)
+			return nil, queries, &queryError{index: i, query: queries[i], err: err}
 		}
 	}
 	out := make([]stats.Minute, 0, k)
@@ -120,6 +140,21 @@ func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []strin
 	}
 	return out, queries, nil
 }
+
+// queryError is a per-minute query that failed: index is its place among
+// the four (canary requests, canary errors, baseline requests, baseline
+// errors).
+type queryError struct {
+	index int
+	query string
+	err   error
+}
+
+func (e *queryError) Error() string {
+	return fmt.Sprintf("query %d of 4 (%s): %v", e.index+1, e.query, e.err)
+}
+
+func (e *queryError) Unwrap() error { return e.err }
 
 // memo runs each distinct query once per look.
 type memo struct {
@@ -181,7 +216,7 @@ func (m *memo) rangeOne(ctx context.Context, q string, start, end time.Time, ste
 
 func usable(m stats.Minute) bool {
 	for _, v := range []float64{m.CanaryTotal, m.CanaryErrors, m.BaselineTotal, m.BaselineErrors} {
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		if !finite(v) || v < 0 {
 			return false
 		}
 	}

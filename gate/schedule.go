@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -93,6 +94,7 @@ func (w weekly) at(t time.Time) (in bool, edge time.Time) {
 
 // freezeRule is one configured or API change freeze.
 type freezeRule struct {
+	id     string // an API freeze's id; "" for a configured one
 	source string // where it comes from: controls.freezes[0], freeze <id> by <actor>
 	reason string
 	// Exactly one of: a period [from, to), or a weekly range.
@@ -162,49 +164,72 @@ func compileSchedules(c *config.Config) (map[string]*schedule, error) {
 	return out, nil
 }
 
-// windowCheck says whether t is inside one of the windows; outside, the
-// stage waits until the next opens (retry is the seconds until then).
-func (s *schedule) windowCheck(t time.Time, emergency string) (CheckResult, int) {
+// windowCheck waits outside the service's maintenance windows until the
+// next one opens, unless the patch takes the emergency path.
+type windowCheck struct{ windows []weekly }
+
+func (windowCheck) name() string { return "window" }
+
+func (c windowCheck) run(_ context.Context, l *look) CheckResult {
+	t := l.now
 	var (
 		next  time.Time
 		which weekly
 	)
-	for _, w := range s.windows {
+	for i, w := range c.windows {
 		in, edge := w.at(t)
 		if in {
-			return result("window", Pass, fmt.Sprintf("inside the maintenance window %s until %s",
-				w.text, edge.In(w.loc).Format("Mon 15:04 MST"))), 0
+			r := result(c.name(), Pass, fmt.Sprintf("inside the maintenance window %s until %s",
+				w.text, edge.In(w.loc).Format("Mon 15:04 MST")))
+			r.state = controlState{verdict: Pass, n: i + 1}
+			return r
 		}
 		if !edge.IsZero() && (next.IsZero() || edge.Before(next)) {
 			next, which = edge, w
 		}
 	}
-	if emergency != "" {
-		return result("window", Pass, fmt.Sprintf("outside the maintenance windows, but severity %s takes the emergency path", emergency)), 0
+	if l.emergency != "" {
+		r := result(c.name(), Pass, fmt.Sprintf("outside the maintenance windows, but severity %s takes the emergency path", l.emergency))
+		r.state = controlState{verdict: Pass, id: l.emergency}
+		return r
 	}
 	if next.IsZero() {
-		return result("window", Inconclusive, "outside the maintenance windows, and none opens in the next week"), 3600
+		r := result(c.name(), Inconclusive, "outside the maintenance windows, and none opens in the next week")
+		r.retry, r.state = 3600, controlState{verdict: Inconclusive}
+		return r
 	}
 	wait := next.Sub(t)
-	r := result("window", Inconclusive, fmt.Sprintf("outside the maintenance windows: the next, %s, opens at %s (in %s)",
+	r := result(c.name(), Inconclusive, fmt.Sprintf("outside the maintenance windows: the next, %s, opens at %s (in %s)",
 		which.text, next.In(which.loc).Format("Mon 2006-01-02 15:04 MST"), wait.Round(time.Minute)))
 	r.Details = map[string]float64{"opens_in_seconds": wait.Seconds()}
-	return r, max(int(wait.Seconds()+0.999), 1)
+	r.retry, r.state = max(int(wait.Seconds()+0.999), 1), controlState{verdict: Inconclusive}
+	return r
 }
 
-// freezeCheck fails while a freeze holds at t, unless emergency names a
-// severity the policy lets through.
-func freezeCheck(rules []freezeRule, t time.Time, emergency string) CheckResult {
-	for _, f := range rules {
-		in, until := f.at(t)
+// freezeCheck fails while a freeze holds, unless the patch takes the
+// emergency path.
+type freezeCheck struct{ rules []freezeRule }
+
+func (freezeCheck) name() string { return "freeze" }
+
+func (c freezeCheck) run(_ context.Context, l *look) CheckResult {
+	for i, f := range c.rules {
+		in, until := f.at(l.now)
 		if !in {
 			continue
 		}
+		state := controlState{id: f.id, n: i + 1}
 		what := fmt.Sprintf("change freeze until %s (%s): %s", until.UTC().Format(time.RFC3339), f.source, f.reason)
-		if emergency != "" {
-			return result("freeze", Pass, fmt.Sprintf("%s; severity %s takes the emergency path", what, emergency))
+		if l.emergency != "" {
+			r := result(c.name(), Pass, fmt.Sprintf("%s; severity %s takes the emergency path", what, l.emergency))
+			state.verdict, r.state = Pass, state
+			return r
 		}
-		return result("freeze", Fail, what)
+		r := result(c.name(), Fail, what)
+		state.verdict, r.state = Fail, state
+		return r
 	}
-	return result("freeze", Pass, "no change freeze in force")
+	r := result(c.name(), Pass, "no change freeze in force")
+	r.state = controlState{verdict: Pass}
+	return r
 }

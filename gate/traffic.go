@@ -2,7 +2,11 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/patchgate/patchgate/gate/stats"
 
 	"github.com/patchgate/patchgate/internal/config"
 )
@@ -16,15 +20,31 @@ func (trafficCheck) name() string { return "min_traffic" }
 
 func (c trafficCheck) run(ctx context.Context, l *look) CheckResult {
 	minutes, queries, err := l.perMinute(ctx, l.k)
-	if err != nil {
-		return sourceError(c.name(), err, queries[:1]...)
-	}
-	if len(queries) > 0 {
-		queries = queries[:1]
-	}
+	// Of the four per-minute queries, this check reads the canary's
+	// requests only: it names no other, even when another failed.
+	queries = queries[:min(len(queries), 1)]
 	var n float64
-	for _, m := range minutes {
-		n += m.CanaryTotal
+	var qe *queryError
+	switch {
+	case err == nil:
+		for _, m := range minutes {
+			n += m.CanaryTotal
+		}
+	case errors.As(err, &qe) && qe.index != 0 && len(queries) == 1 && l.k >= 1:
+		// Another check's query failed, not this one's: count from the
+		// canary's requests alone.
+		counts, err := l.src.rangeOne(ctx, queries[0], l.lookEnd(1), l.lookEnd(l.k), time.Minute)
+		if err != nil {
+			return sourceError(c.name(), err, queries...)
+		}
+		for _, v := range counts {
+			if finite(v) && v > 0 {
+				n += v
+			}
+		}
+		minutes = make([]stats.Minute, l.k)
+	default:
+		return sourceError(c.name(), err, queries...)
 	}
 	want := c.cfg.Requests
 	r := result(c.name(), Pass, "", queries...)

@@ -80,6 +80,22 @@ type CheckResult struct {
 	// outcome is the sequential test's final verdict ("go" or "no_go")
 	// when this result reached one; the engine stores it on the attempt.
 	outcome string
+	// missingData marks a result inconclusive for want of data or because
+	// the source failed: it never turns into go, not even when the stage
+	// times out under on_timeout: go.
+	missingData bool
+	// control marks the result of an operator control (window, freeze,
+	// concurrency): evaluated on every ask, and a wait of its own is never
+	// turned into the stage's on_timeout answer.
+	control bool
+	// state names what the control found in force (the open window, the
+	// freeze, the place in line), for the look cache's key.
+	state controlState
+	// retry is how long a control's wait lasts at least, in seconds.
+	retry int
+	// err is set when the gate itself failed to run the check (its store):
+	// the ask then fails instead of being answered.
+	err error
 }
 
 // Querier is the metric source as the gate uses it. Implementations live in

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/patchgate/patchgate/internal/config"
 )
 
 // Vars are the values a selector's label values may refer to:
@@ -156,7 +158,7 @@ func Render(expr string, window time.Duration, extra []*labels.Matcher) (string,
 
 // Parse renders {{.window}} and parses the result.
 func Parse(expr string, window time.Duration) (parser.Expr, error) {
-	text := strings.ReplaceAll(expr, "{{.window}}", model.Duration(window).String())
+	text := config.ExpandWindow(expr, window)
 	e, err := parser.ParseExpr(text)
 	if err != nil {
 		return nil, fmt.Errorf("parse %q: %w", text, err)

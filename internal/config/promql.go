@@ -8,13 +8,22 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// windowRE is the place of the range in an SLI query, as Sloth writes it.
+// windowRE is the place of the range in an SLI query, as Sloth writes it:
+// {{.window}}, with or without spaces inside the braces.
 var windowRE = regexp.MustCompile(`{{\s*\.window\s*}}`)
+
+// ExpandWindow returns an SLI query with its {{.window}} placeholders set
+// to window, written as a Prometheus duration. It is the one place the
+// placeholder is read; Sloth reads the same forms.
+func ExpandWindow(query string, window time.Duration) string {
+	return windowRE.ReplaceAllLiteralString(query, model.Duration(window).String())
+}
 
 var templateErrPrefixRE = regexp.MustCompile(`^template: [^:]*:\d+: `)
 
@@ -29,7 +38,7 @@ func checkSLIQuery(q string) error {
 	if !windowRE.MatchString(q) {
 		return errors.New("must contain {{.window}} where the range goes, e.g. rate(http_requests_total[{{.window}}])")
 	}
-	expr, err := parser.ParseExpr(windowRE.ReplaceAllLiteralString(q, "5m"))
+	expr, err := parser.ParseExpr(ExpandWindow(q, 5*time.Minute))
 	if err != nil {
 		return fmt.Errorf("invalid PromQL with {{.window}} set to 5m: %w", err)
 	}
