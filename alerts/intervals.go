@@ -50,26 +50,15 @@ type clockRange struct {
 // ranges: Start to 24:00 on its weekdays, 00:00 to End on the days after.
 func windowRanges(ws []config.Window) ([]timeRange, error) {
 	var out []timeRange
-	for i, w := range ws {
-		start, err := config.ParseClock(w.Start)
-		if err != nil {
-			return nil, fmt.Errorf("window %d: start: %w", i, err)
-		}
-		end, err := config.ParseClock(w.End)
-		if err != nil {
-			return nil, fmt.Errorf("window %d: end: %w", i, err)
-		}
-		loc := w.TimeZone
+	for _, w := range ws {
+		start, end := w.Start.Since(), w.End.Since()
+		loc := w.TimeZone.String()
 		if loc == "" {
 			loc = "UTC"
 		}
 		days := make([]time.Weekday, 0, len(w.Weekdays))
 		for _, d := range w.Weekdays {
-			wd, err := config.ParseWeekday(d)
-			if err != nil {
-				return nil, fmt.Errorf("window %d: %w", i, err)
-			}
-			days = append(days, wd)
+			days = append(days, d.Day())
 		}
 		if end > start {
 			out = append(out, timeRange{Times: []clockRange{{clock(start), clock(end)}}, Weekdays: weekdayNames(days, 0), Location: loc})

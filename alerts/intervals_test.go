@@ -15,15 +15,15 @@ import (
 // on each of its weekdays (every day when none) at Start in its time zone
 // and ends at End, on the next day when End is at or before Start.
 func inWindow(w config.Window, loc *time.Location, t time.Time) bool {
-	start, _ := config.ParseClock(w.Start)
-	end, _ := config.ParseClock(w.End)
+	start, _ := config.ParseClock(w.Start.String())
+	end, _ := config.ParseClock(w.End.String())
 	local := t.In(loc)
 	for off := -1; off <= 0; off++ {
 		day := time.Date(local.Year(), local.Month(), local.Day()+off, 0, 0, 0, 0, loc)
 		if len(w.Weekdays) > 0 {
 			ok := false
 			for _, d := range w.Weekdays {
-				wd, _ := config.ParseWeekday(d)
+				wd, _ := config.ParseWeekday(d.String())
 				ok = ok || wd == day.Weekday()
 			}
 			if !ok {
@@ -51,16 +51,16 @@ func inWindow(w config.Window, loc *time.Location, t time.Time) bool {
 // ambiguous for both).
 func TestWindowIntervals(t *testing.T) {
 	windows := []config.Window{
-		{Weekdays: []string{"mon", "tue", "Wednesday", "thu", "fri"}, Start: "22:00", End: "04:00", TimeZone: "Europe/Berlin"},
-		{Weekdays: []string{"sat"}, Start: "09:00", End: "24:00", TimeZone: "America/New_York"},
-		{Weekdays: []string{"sun"}, Start: "23:30", End: "00:00"},
-		{Start: "01:15", End: "02:45", TimeZone: "Asia/Kolkata"},
-		{Weekdays: []string{"sat"}, Start: "18:00", End: "06:00", TimeZone: "Australia/Sydney"},
+		{Weekdays: weekdays("mon", "tue", "Wednesday", "thu", "fri"), Start: config.ClockOf("22:00"), End: config.ClockOf("04:00"), TimeZone: config.TimeZoneOf("Europe/Berlin")},
+		{Weekdays: weekdays("sat"), Start: config.ClockOf("09:00"), End: config.ClockOf("24:00"), TimeZone: config.TimeZoneOf("America/New_York")},
+		{Weekdays: weekdays("sun"), Start: config.ClockOf("23:30"), End: config.ClockOf("00:00")},
+		{Start: config.ClockOf("01:15"), End: config.ClockOf("02:45"), TimeZone: config.TimeZoneOf("Asia/Kolkata")},
+		{Weekdays: weekdays("sat"), Start: config.ClockOf("18:00"), End: config.ClockOf("06:00"), TimeZone: config.TimeZoneOf("Australia/Sydney")},
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, w := range windows {
-		t.Run(w.Start+"-"+w.End+" "+w.TimeZone, func(t *testing.T) {
+		t.Run(w.Start.String()+"-"+w.End.String()+" "+w.TimeZone.String(), func(t *testing.T) {
 			cfg := loadConfig(t, testConfig)
 			cfg.Controls.Windows = []config.Window{w}
 			r, err := Alertmanager(cfg, nil)
@@ -73,9 +73,8 @@ func TestWindowIntervals(t *testing.T) {
 				intervals[ti.Name] = ti.TimeIntervals
 			}
 			muter := timeinterval.NewIntervener(intervals)
-			loc := time.UTC
-			if w.TimeZone != "" {
-				loc, _ = time.LoadLocation(w.TimeZone)
+			loc := w.TimeZone.Location()
+			{
 			}
 			in, checked := 0, 0
 			for range 5000 {
@@ -101,4 +100,12 @@ func TestWindowIntervals(t *testing.T) {
 			}
 		})
 	}
+}
+
+func weekdays(names ...string) []config.Weekday {
+	out := make([]config.Weekday, len(names))
+	for i, n := range names {
+		out[i] = config.WeekdayOf(n)
+	}
+	return out
 }

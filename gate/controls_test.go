@@ -197,14 +197,14 @@ func TestWindowSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	weekdays, err := compileWeekly([]string{"mon", "tue", "wed", "thu"}, "22:00", "04:00", "Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
+	night := func(days ...string) weekly {
+		var ds []config.Weekday
+		for _, d := range days {
+			ds = append(ds, config.WeekdayOf(d))
+		}
+		return compileWeekly(ds, config.ClockOf("22:00"), config.ClockOf("04:00"), config.TimeZoneOf("Europe/Berlin"))
 	}
-	daily, err := compileWeekly(nil, "22:00", "04:00", "Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
-	}
+	weekdays, daily := night("mon", "tue", "wed", "thu"), night()
 	at := func(s string) time.Time {
 		v, err := time.ParseInLocation("2006-01-02 15:04", s, berlin)
 		if err != nil {

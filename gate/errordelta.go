@@ -20,7 +20,7 @@ func (errorDeltaCheck) name() string { return "error_delta" }
 
 func (c errorDeltaCheck) test(looks int) stats.Test {
 	t := stats.Test{Margin: c.cfg.MarginPP / 100, Alpha: c.cfg.Alpha}
-	if c.cfg.Method != "confidence_sequence" {
+	if c.cfg.Method != config.MethodConfidenceSequence {
 		t.Looks = looks
 	}
 	return t
@@ -78,9 +78,9 @@ func needed(res stats.Result) string {
 	case res.NeededCanaryRequests > 0 && res.NeededMinutes > 0:
 		s = fmt.Sprintf("about %s more canary requests and %d more minute(s) with both arms serving are needed", num(math.Ceil(res.NeededCanaryRequests)), res.NeededMinutes)
 	case res.NeededCanaryRequests > 0:
-		s = fmt.Sprintf("about %s more canary requests are needed (%.1f canary errors expected at the margin, 5 required)", num(math.Ceil(res.NeededCanaryRequests)), res.ExpectedCanaryErrors)
+		s = fmt.Sprintf("about %s more canary requests are needed (%.1f canary errors expected at the margin, %d required)", num(math.Ceil(res.NeededCanaryRequests)), res.ExpectedCanaryErrors, stats.DefaultMinExpectedErrors)
 	case res.NeededMinutes > 0:
-		s = fmt.Sprintf("%d more minute(s) with both arms serving are needed (%d of 3 so far)", res.NeededMinutes, res.Minutes)
+		s = fmt.Sprintf("%d more minute(s) with both arms serving are needed (%d of %d so far)", res.NeededMinutes, res.Minutes, stats.DefaultMinMinutes)
 	default:
 		s = "more data is needed"
 	}

@@ -121,11 +121,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	schedules, err := compileSchedules(cfg.Policy)
-	if err != nil {
-		return nil, fmt.Errorf("invalid configuration: %w", err)
-	}
-	e := &Engine{cfg: cfg, cache: map[store.AttemptKey]cached{}, policies: map[*config.Stage]policy{}, schedules: schedules}
+	e := &Engine{cfg: cfg, cache: map[store.AttemptKey]cached{}, policies: map[*config.Stage]policy{}, schedules: compileSchedules(cfg.Policy)}
 	for i := range cfg.Policy.Services {
 		svc := &cfg.Policy.Services[i]
 		canary, err := slo.ParseSelector(svc.SLI.Canary)
@@ -489,7 +485,7 @@ func revision(svc *config.Service, stage *config.Stage, checks config.Checks) st
 		SLO     config.SLO
 		Stage   string
 		MaxWait config.Duration
-		Timeout string
+		Timeout config.Verdict
 		Checks  config.Checks
 	}{svc.SLI, svc.SLO, stage.Name, stage.MaxWait, stage.OnTimeout, checks})
 	h := sha256.Sum256(b)

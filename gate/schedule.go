@@ -19,34 +19,17 @@ type weekly struct {
 	text       string // as the answer names it
 }
 
-func compileWeekly(weekdays []string, start, end, zone string) (weekly, error) {
-	w := weekly{loc: time.UTC}
-	if zone != "" {
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return w, err
-		}
-		w.loc = loc
-	}
-	var err error
-	if w.start, err = config.ParseClock(start); err != nil {
-		return w, err
-	}
-	if w.end, err = config.ParseClock(end); err != nil {
-		return w, err
-	}
+// compileWeekly takes a window or weekly freeze as config read it.
+func compileWeekly(weekdays []config.Weekday, start, end config.Clock, zone config.TimeZone) weekly {
+	w := weekly{loc: zone.Location(), start: start.Since(), end: end.Since()}
 	days := "every day"
 	if len(weekdays) == 0 {
 		w.days = [7]bool{true, true, true, true, true, true, true}
 	} else {
-		names := make([]string, 0, len(weekdays))
 		for _, d := range weekdays {
-			wd, err := config.ParseWeekday(d)
-			if err != nil {
-				return w, err
-			}
-			w.days[wd] = true
+			w.days[d.Day()] = true
 		}
+		names := make([]string, 0, len(weekdays))
 		for d := time.Sunday; d <= time.Saturday; d++ {
 			if w.days[(d+1)%7] {
 				names = append(names, strings.ToLower(((d + 1) % 7).String()[:3]))
@@ -55,7 +38,7 @@ func compileWeekly(weekdays []string, start, end, zone string) (weekly, error) {
 		days = strings.Join(names, ",")
 	}
 	w.text = fmt.Sprintf("%s %s–%s %s", days, start, end, w.loc)
-	return w, nil
+	return w
 }
 
 // on returns the instant of the time of day c on the day of day (its
@@ -123,34 +106,21 @@ type schedule struct {
 }
 
 // compileSchedules compiles the controls of every service.
-func compileSchedules(c *config.Config) (map[string]*schedule, error) {
+func compileSchedules(c *config.Config) map[string]*schedule {
 	out := make(map[string]*schedule, len(c.Services))
 	for i := range c.Services {
 		svc := &c.Services[i]
 		ctl := c.EffectiveControls(svc)
 		s := &schedule{}
-		for j, w := range ctl.Windows {
-			cw, err := compileWeekly(w.Weekdays, w.Start, w.End, w.TimeZone)
-			if err != nil {
-				return nil, fmt.Errorf("service %s: window %d: %w", svc.Name, j, err)
-			}
-			s.windows = append(s.windows, cw)
+		for _, w := range ctl.Windows {
+			s.windows = append(s.windows, compileWeekly(w.Weekdays, w.Start, w.End, w.TimeZone))
 		}
 		for j, f := range ctl.Freezes {
 			r := freezeRule{source: fmt.Sprintf("configured freeze %d", j+1), reason: f.Reason}
-			if f.From != "" {
-				var err error
-				if r.from, err = time.Parse(time.RFC3339, f.From); err != nil {
-					return nil, fmt.Errorf("service %s: freeze %d: %w", svc.Name, j, err)
-				}
-				if r.to, err = time.Parse(time.RFC3339, f.To); err != nil {
-					return nil, fmt.Errorf("service %s: freeze %d: %w", svc.Name, j, err)
-				}
+			if f.From.IsSet() {
+				r.from, r.to = f.From.Time(), f.To.Time()
 			} else {
-				cw, err := compileWeekly(f.Weekdays, f.Start, f.End, f.TimeZone)
-				if err != nil {
-					return nil, fmt.Errorf("service %s: freeze %d: %w", svc.Name, j, err)
-				}
+				cw := compileWeekly(f.Weekdays, f.Start, f.End, f.TimeZone)
 				r.weekly = &cw
 				r.source = fmt.Sprintf("configured freeze %d (%s)", j+1, cw.text)
 			}
@@ -161,7 +131,7 @@ func compileSchedules(c *config.Config) (map[string]*schedule, error) {
 		}
 		out[svc.Name] = s
 	}
-	return out, nil
+	return out
 }
 
 // windowCheck waits outside the service's maintenance windows until the

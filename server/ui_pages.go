@@ -249,8 +249,8 @@ func (s *Server) configuredControls() []configuredControl {
 		}
 		for _, f := range ctl.Freezes {
 			when := weekly(f.Weekdays, f.Start, f.End, f.TimeZone)
-			if f.From != "" {
-				when = f.From + " to " + f.To
+			if f.From.IsSet() {
+				when = f.From.String() + " to " + f.To.String()
 			}
 			out = append(out, configuredControl{Scope: scope, Kind: "change freeze", When: when, Reason: f.Reason})
 		}
@@ -264,13 +264,14 @@ func (s *Server) configuredControls() []configuredControl {
 	return out
 }
 
-func weekly(days []string, start, end, tz string) string {
+func weekly(days []config.Weekday, start, end config.Clock, tz config.TimeZone) string {
 	on := "every day"
 	if len(days) > 0 {
-		on = strings.Join(days, ", ")
+		names := make([]string, len(days))
+		for i, d := range days {
+			names[i] = d.String()
+		}
+		on = strings.Join(names, ", ")
 	}
-	if tz == "" {
-		tz = "UTC"
-	}
-	return fmt.Sprintf("%s %s–%s %s", on, start, end, tz)
+	return fmt.Sprintf("%s %s–%s %s", on, start, end, tz.Location())
 }

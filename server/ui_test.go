@@ -458,7 +458,7 @@ func TestUIHistory(t *testing.T) {
 
 func TestUIOverrides(t *testing.T) {
 	s := newUIServer(t, func(c *Config) {
-		c.Policy.Controls.Freezes = []config.Freeze{{From: "2026-12-24T00:00:00Z", To: "2026-12-27T00:00:00Z", Reason: "holidays"}}
+		c.Policy.Controls.Freezes = []config.Freeze{{From: config.TimestampOf("2026-12-24T00:00:00Z"), To: config.TimestampOf("2026-12-27T00:00:00Z"), Reason: "holidays"}}
 	})
 	doc := parsePage(t, do(t, s.Handler(), http.MethodGet, "/ui/overrides", ciToken, ""))
 	rows := findAll(doc, func(n *html.Node) bool { return n.Data == "tr" && nodeAttr(n, "class") == "override" })

@@ -165,7 +165,7 @@ type Stage struct {
 	MaxWait Duration `yaml:"max_wait" json:"max_wait"`
 	// OnTimeout is the answer once MaxWait has passed inconclusive:
 	// "no_go" (default) or "go".
-	OnTimeout string `yaml:"on_timeout" json:"on_timeout"`
+	OnTimeout Verdict `yaml:"on_timeout" json:"on_timeout"`
 	// Checks replace the service's checks one by one: a check set here
 	// replaces the service's whole check, and the fields it leaves out take
 	// their defaults, not the service's values.
@@ -196,7 +196,7 @@ type ErrorDelta struct {
 	Alpha float64 `yaml:"alpha" json:"alpha"`
 	// Method is "pocock" (default: group-sequential over the stage's
 	// looks) or "confidence_sequence" (open-ended).
-	Method string `yaml:"method" json:"method"`
+	Method Method `yaml:"method" json:"method"`
 }
 
 // MinTraffic asks for a minimum of canary requests over the stage.

@@ -39,25 +39,25 @@ type Controls struct {
 type Window struct {
 	// Weekdays on which the range starts: mon, tue, wed, thu, fri, sat,
 	// sun (or full names). Default every day.
-	Weekdays []string `yaml:"weekdays" json:"weekdays,omitempty"`
+	Weekdays []Weekday `yaml:"weekdays" json:"weekdays,omitempty"`
 	// Start and End are "HH:MM" (End may be "24:00"). An End at or before
 	// Start crosses midnight: "22:00" to "04:00" on mon is Monday 22:00 to
 	// Tuesday 04:00. Both required.
-	Start string `yaml:"start" json:"start"`
-	End   string `yaml:"end" json:"end"`
+	Start Clock `yaml:"start" json:"start"`
+	End   Clock `yaml:"end" json:"end"`
 	// TimeZone is an IANA name such as Europe/Berlin (default UTC).
-	TimeZone string `yaml:"time_zone" json:"time_zone,omitempty"`
+	TimeZone TimeZone `yaml:"time_zone" json:"time_zone,omitzero"`
 }
 
 // Freeze is a change freeze: either one period (From and To, RFC 3339)
 // or a weekly range (Weekdays, Start, End, TimeZone as in Window).
 type Freeze struct {
-	From     string   `yaml:"from" json:"from,omitempty"`
-	To       string   `yaml:"to" json:"to,omitempty"`
-	Weekdays []string `yaml:"weekdays" json:"weekdays,omitempty"`
-	Start    string   `yaml:"start" json:"start,omitempty"`
-	End      string   `yaml:"end" json:"end,omitempty"`
-	TimeZone string   `yaml:"time_zone" json:"time_zone,omitempty"`
+	From     Timestamp `yaml:"from" json:"from,omitzero"`
+	To       Timestamp `yaml:"to" json:"to,omitzero"`
+	Weekdays []Weekday `yaml:"weekdays" json:"weekdays,omitempty"`
+	Start    Clock     `yaml:"start" json:"start,omitzero"`
+	End      Clock     `yaml:"end" json:"end,omitzero"`
+	TimeZone TimeZone  `yaml:"time_zone" json:"time_zone,omitzero"`
 	// Reason is shown in every answer the freeze stops (required).
 	Reason string `yaml:"reason" json:"reason"`
 }

@@ -15,10 +15,10 @@ const (
 	DefaultSQLiteDSN          = "patchgate.db"
 	DefaultSLOPeriod          = Duration(30 * 24 * time.Hour)
 	DefaultMaxWait            = Duration(60 * time.Minute)
-	DefaultOnTimeout          = "no_go"
+	DefaultOnTimeout          = VerdictNoGo
 	DefaultErrorDeltaMarginPP = 0.5
 	DefaultErrorDeltaAlpha    = 0.05
-	DefaultErrorDeltaMethod   = "pocock"
+	DefaultErrorDeltaMethod   = MethodPocock
 	DefaultAlertsSelector     = `{severity="page"}`
 	DefaultAlertsServiceLabel = "service"
 	DefaultFreshnessMaxAge    = Duration(3 * time.Minute)

@@ -59,8 +59,8 @@ func validateControls(c *Controls, path string, p *collector) {
 		if strings.TrimSpace(f.Reason) == "" {
 			p.addf(fp+".reason", "required: it is shown in every answer the freeze stops")
 		}
-		dated := f.From != "" || f.To != ""
-		weekly := f.Start != "" || f.End != "" || len(f.Weekdays) > 0 || f.TimeZone != ""
+		dated := f.From.IsSet() || f.To.IsSet()
+		weekly := f.Start.IsSet() || f.End.IsSet() || len(f.Weekdays) > 0 || f.TimeZone.IsSet()
 		switch {
 		case dated && weekly:
 			p.addf(fp, "set either from and to, or weekdays, start and end, not both")
@@ -84,69 +84,60 @@ func validateControls(c *Controls, path string, p *collector) {
 	}
 }
 
-func validateWeekly(path string, weekdays []string, start, end, zone string, p *collector) {
+func validateWeekly(path string, weekdays []Weekday, start, end Clock, zone TimeZone, p *collector) {
 	seen := map[time.Weekday]bool{}
 	for i, d := range weekdays {
-		wd, err := ParseWeekday(d)
 		switch {
-		case err != nil:
-			p.addf(fmt.Sprintf("%s.weekdays[%d]", path, i), "%v", err)
-		case seen[wd]:
+		case d.err != nil:
+			p.addf(fmt.Sprintf("%s.weekdays[%d]", path, i), "%v", d.err)
+		case seen[d.day]:
 			p.addf(fmt.Sprintf("%s.weekdays[%d]", path, i), "%s is listed twice", d)
 		}
-		seen[wd] = true
+		if d.err == nil {
+			seen[d.day] = true
+		}
 	}
-	var s, e time.Duration
-	var okS, okE bool
+	ok := true
 	for _, f := range []struct {
-		field, value string
-		to           *time.Duration
-		ok           *bool
-	}{{"start", start, &s, &okS}, {"end", end, &e, &okE}} {
-		if f.value == "" {
+		field string
+		c     Clock
+	}{{"start", start}, {"end", end}} {
+		switch {
+		case !f.c.IsSet():
 			p.addf(path+"."+f.field, "required: a time of day HH:MM such as \"22:00\"")
-			continue
+			ok = false
+		case f.c.err != nil:
+			p.addf(path+"."+f.field, "%v", f.c.err)
+			ok = false
 		}
-		v, err := ParseClock(f.value)
-		if err != nil {
-			p.addf(path+"."+f.field, "%v", err)
-			continue
-		}
-		*f.to, *f.ok = v, true
 	}
-	if okS && okE && s == e {
+	if ok && start.since == end.since {
 		p.addf(path+".end", "equals start (%s): the range would be empty or a whole day", start)
 	}
-	if s == 24*time.Hour && okS {
+	if start.IsSet() && start.err == nil && start.since == 24*time.Hour {
 		p.addf(path+".start", "must be before 24:00")
 	}
-	if zone != "" {
-		if _, err := time.LoadLocation(zone); err != nil {
-			p.addf(path+".time_zone", "unknown time zone %q: want an IANA name such as Europe/Berlin", zone)
-		}
+	if zone.err != nil {
+		p.addf(path+".time_zone", "%v", zone.err)
 	}
 }
 
-func validatePeriod(path, from, to string, p *collector) {
-	var f, t time.Time
-	var okF, okT bool
+func validatePeriod(path string, from, to Timestamp, p *collector) {
+	ok := true
 	for _, x := range []struct {
-		field, value string
-		to           *time.Time
-		ok           *bool
-	}{{"from", from, &f, &okF}, {"to", to, &t, &okT}} {
-		if x.value == "" {
+		field string
+		ts    Timestamp
+	}{{"from", from}, {"to", to}} {
+		switch {
+		case !x.ts.IsSet():
 			p.addf(path+"."+x.field, "required with %s", map[string]string{"from": "to", "to": "from"}[x.field])
-			continue
+			ok = false
+		case x.ts.err != nil:
+			p.addf(path+"."+x.field, "%v", x.ts.err)
+			ok = false
 		}
-		v, err := time.Parse(time.RFC3339, x.value)
-		if err != nil {
-			p.addf(path+"."+x.field, "want an RFC 3339 time such as 2026-12-20T00:00:00+01:00, got %q", x.value)
-			continue
-		}
-		*x.to, *x.ok = v, true
 	}
-	if okF && okT && !t.After(f) {
+	if ok && !to.t.After(from.t) {
 		p.addf(path+".to", "must be after from (%s)", from)
 	}
 }

@@ -16,8 +16,8 @@ const serviceNamePattern = `[a-zA-Z0-9_.-]+`
 
 var (
 	serviceNameRE     = regexp.MustCompile(`^` + serviceNamePattern + `$`)
-	onTimeouts        = []string{"no_go", "go"}
-	errorDeltaMethods = []string{"pocock", "confidence_sequence"}
+	onTimeouts        = []Verdict{VerdictNoGo, VerdictGo}
+	errorDeltaMethods = []Method{MethodPocock, MethodConfidenceSequence}
 	checkNames        = []string{"error_delta", "min_traffic", "burn_rate", "alerts", "freshness"}
 )
 
@@ -135,7 +135,7 @@ func validateStages(stages []Stage, path string, p *collector) {
 			p.addf(sp+".max_wait", "must be a whole number of minutes (one look per minute), got %s", st.MaxWait)
 		}
 		if !slices.Contains(onTimeouts, st.OnTimeout) {
-			p.addf(sp+".on_timeout", "must be one of %s, got %q", strings.Join(onTimeouts, ", "), st.OnTimeout)
+			p.addf(sp+".on_timeout", "must be one of %s, got %q", joinNames(onTimeouts), st.OnTimeout)
 		}
 		validateChecks(&st.Checks, sp+".checks", p)
 		for j, name := range st.Disable {
@@ -161,7 +161,7 @@ func validateChecks(c *Checks, path string, p *collector) {
 			p.addf(ep+".alpha", "must be between 0 and 0.5 (exclusive), got %v", e.Alpha)
 		}
 		if !slices.Contains(errorDeltaMethods, e.Method) {
-			p.addf(ep+".method", "must be one of %s, got %q", strings.Join(errorDeltaMethods, ", "), e.Method)
+			p.addf(ep+".method", "must be one of %s, got %q", joinNames(errorDeltaMethods), e.Method)
 		}
 	}
 	if m := c.MinTraffic; m != nil && !(m.Requests > 0) {
@@ -207,4 +207,13 @@ func validateBurnRate(b *BurnRate, path string, p *collector) {
 	if !(b.MinBudgetRemaining >= 0 && b.MinBudgetRemaining < 1) {
 		p.addf(path+".min_budget_remaining", "must be a fraction from 0 to below 1, got %v", b.MinBudgetRemaining)
 	}
+}
+
+// joinNames lists the values of an enum, comma-separated.
+func joinNames[T ~string](vs []T) string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = string(v)
+	}
+	return strings.Join(names, ", ")
 }

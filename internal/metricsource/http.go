@@ -12,10 +12,13 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/patchgate/patchgate/internal/config"
 )
 
-// DefaultTimeout bounds one query when a config leaves Timeout at zero.
-const DefaultTimeout = 30 * time.Second
+// DefaultTimeout bounds one query when a config leaves Timeout at zero:
+// source.timeout's default.
+const DefaultTimeout = time.Duration(config.DefaultSourceTimeout)
 
 // HTTPConfig configures an HTTP source.
 type HTTPConfig struct {
