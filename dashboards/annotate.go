@@ -18,22 +18,34 @@ type Annotation struct {
 	Service string
 	PatchID string
 	Stage   string
+	// Verdict is the verdict the gate evaluated; in shadow mode the answer
+	// was go whatever it is.
 	Verdict string
+	// Shadow marks a decision of a stage in shadow mode.
+	Shadow bool
 	// Text is the decision's reason.
 	Text string
 }
 
 // Tags are the annotation's tags: patchgate, then service:, patch_id:,
-// stage: and verdict: with their values.
+// stage: and verdict: with their values, and mode:shadow for a decision
+// of a stage in shadow mode.
 func (a Annotation) Tags() []string {
-	return []string{
+	tags := []string{
 		TagPatchgate,
 		Tag("service", a.Service),
 		Tag("patch_id", a.PatchID),
 		Tag("stage", a.Stage),
 		Tag("verdict", a.Verdict),
 	}
+	if a.Shadow {
+		tags = append(tags, TagShadow)
+	}
+	return tags
 }
+
+// TagShadow marks the annotation of a decision made in shadow mode.
+var TagShadow = Tag("mode", "shadow")
 
 // Metrics of the Annotator, on the registry it is given.
 const (

@@ -77,17 +77,17 @@ func onCall(cfg *config.Config, services []string) *builder {
 	b.WithRow(row(101, 9, "Decisions"))
 	b.WithPanel(barsPanel(panel{id: 3, pos: at(0, 10, 8, 9), unit: "short",
 		title: "Decisions by verdict",
-		desc:  "New decisions of the gate (repeated answers within a look are not counted)."},
-		q(fmt.Sprintf("sum by (decision) (increase(%s[$__rate_interval]))", sel(metricDecisions, byService)), "{{decision}}")))
+		desc:  "Decisions the gate answered, by the verdict it evaluated and its mode: in shadow mode (mode=shadow) the answer was go whatever the verdict."},
+		q(fmt.Sprintf("sum by (decision, mode) (increase(%s[$__rate_interval]))", sel(metricDecisions, byService)), "{{decision}} ({{mode}})")))
 	b.WithPanel(annotationsPanel(panel{id: 4, pos: at(8, 10, 10, 9),
 		title: "Recent no_go decisions and their reasons",
-		desc:  "The gate's annotations: tags name the service, patch, stage and verdict; the text is the decision's reason."},
+		desc:  "The gate's annotations: tags name the service, patch, stage and verdict (and mode:shadow for a stage in shadow mode, whose answer was go); the text is the decision's reason."},
 		[]string{TagPatchgate, noGo}, 20))
 	b.WithPanel(tablePanel(panel{id: 5, pos: at(18, 10, 6, 9), unit: "short",
 		title: "no_go decisions by service and stage",
-		desc:  "Over the time range."},
+		desc:  "Over the time range; mode=shadow rows are no_go verdicts of stages in shadow mode, which were answered go."},
 		nil,
-		q(fmt.Sprintf("sum by (service, stage) (increase(%s[$__range])) > 0", sel(metricDecisions, byService, eq("decision", "no_go"))), "")))
+		q(fmt.Sprintf("sum by (service, stage, mode) (increase(%s[$__range])) > 0", sel(metricDecisions, byService, eq("decision", "no_go"))), "")))
 
 	b.WithRow(row(102, 19, "Rollbacks and incidents"))
 	b.WithPanel(instantStat(panel{id: 6, pos: at(0, 20, 4, 8), unit: "short",

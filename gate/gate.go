@@ -92,6 +92,7 @@ type Engine struct {
 type policy struct {
 	checks           config.Checks
 	metrics          []check
+	mode             config.Mode
 	revision         string
 	canary, baseline *slo.SelectorTemplate
 }
@@ -136,7 +137,7 @@ func New(cfg Config) (*Engine, error) {
 			stage := &svc.Stages[j]
 			checks := svc.EffectiveChecks(stage)
 			e.policies[stage] = policy{
-				checks: checks, metrics: metricChecks(checks), revision: revision(svc, stage, checks),
+				checks: checks, metrics: metricChecks(checks), mode: svc.EffectiveMode(stage), revision: revision(svc, stage, checks),
 				canary: canary, baseline: baseline,
 			}
 		}
@@ -271,7 +272,7 @@ func (e *Engine) resolve(ctx context.Context, req Request) (*look, error) {
 		k = min(int(evalAt.Sub(at.Start)/time.Minute), K)
 	}
 	return &look{
-		logger: e.cfg.Logger, now: now, req: req, revision: pol.revision,
+		logger: e.cfg.Logger, now: now, req: req, revision: pol.revision, mode: pol.mode,
 		service: svc, stage: stage, checks: pol.checks, metrics: pol.metrics, controls: controls,
 		vars: vars, canary: canary, baseline: baseline,
 		severity: severity, emergency: emergency, cluster: cluster, hosts: hosts,
@@ -386,6 +387,24 @@ func (e *Engine) decision(l *look, results []CheckResult) Decision {
 		}
 		d.RetryAfterSeconds = retry
 	}
+	d.Mode = ModeEnforce
+	if l.mode == config.ModeShadow {
+		d = shadow(d)
+	}
+	return d
+}
+
+// shadow answers go for a stage in shadow mode, with the verdict the gate
+// evaluated beside it. An override is a person's decision and is
+// enforced in shadow mode too.
+func shadow(d Decision) Decision {
+	d.Mode = ModeShadow
+	if d.Override != nil {
+		return d
+	}
+	d.Shadow = &Shadow{Decision: d.Decision, Reason: d.Reason, RetryAfterSeconds: d.RetryAfterSeconds}
+	d.Reason = fmt.Sprintf("shadow mode: the gate evaluated %s and answers go without enforcing it: %s", d.Decision, d.Reason)
+	d.Decision, d.RetryAfterSeconds = Go, 0
 	return d
 }
 
@@ -487,7 +506,17 @@ func revision(svc *config.Service, stage *config.Stage, checks config.Checks) st
 		MaxWait config.Duration
 		Timeout config.Verdict
 		Checks  config.Checks
-	}{svc.SLI, svc.SLO, stage.Name, stage.MaxWait, stage.OnTimeout, checks})
+		Mode    config.Mode `json:",omitempty"`
+	}{svc.SLI, svc.SLO, stage.Name, stage.MaxWait, stage.OnTimeout, checks, shadowOnly(svc.EffectiveMode(stage))})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])[:12]
+}
+
+// shadowOnly names the mode in a revision only when it is shadow, so that
+// the revisions of enforced stages stay what they were.
+func shadowOnly(m config.Mode) config.Mode {
+	if m == config.ModeShadow {
+		return m
+	}
+	return ""
 }

@@ -30,6 +30,7 @@ type look struct {
 	// are the checks that apply to the ask; override is the operator's
 	// override in force, if any.
 	revision string
+	mode     config.Mode
 	metrics  []check
 	controls []check
 	override *store.Override

@@ -49,6 +49,34 @@ type Decision struct {
 	Window            Window        `json:"window"`
 	// Override is set when an operator's override made the decision.
 	Override *OverrideInfo `json:"override,omitempty"`
+	// Mode is "enforce", or "shadow" when the stage runs in shadow mode:
+	// Decision is then always go, and Shadow holds what the gate
+	// evaluated.
+	Mode   string  `json:"mode"`
+	Shadow *Shadow `json:"shadow,omitempty"`
+}
+
+// Modes of a decision.
+const (
+	ModeEnforce = "enforce"
+	ModeShadow  = "shadow"
+)
+
+// Shadow is the verdict a stage in shadow mode evaluated, which the
+// answer does not enforce.
+type Shadow struct {
+	Decision          Verdict `json:"decision"`
+	Reason            string  `json:"reason"`
+	RetryAfterSeconds int     `json:"retry_after_seconds,omitempty"`
+}
+
+// Evaluated is the verdict the gate evaluated: the shadow verdict in
+// shadow mode, else the answer.
+func (d Decision) Evaluated() Verdict {
+	if d.Shadow != nil {
+		return d.Shadow.Decision
+	}
+	return d.Decision
 }
 
 // Window is the stage attempt's evaluation window.

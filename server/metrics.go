@@ -24,8 +24,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "patchgate_decisions_total",
-			Help: "Gate decisions answered, by service, stage and decision.",
-		}, []string{"service", "stage", "decision"}),
+			Help: "Gate decisions answered, by service, stage, decision and mode. In shadow mode, decision is the verdict the gate evaluated; the answer was go.",
+		}, []string{"service", "stage", "decision", "mode"}),
 		decideSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "patchgate_decision_duration_seconds",
 			Help:    "Time taken to evaluate a gate request, by decision (error when the gate failed).",
@@ -45,7 +45,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 }
 
 func (m *metrics) observeDecision(d gate.Decision, elapsed time.Duration) {
-	m.decisions.WithLabelValues(d.Service, d.Stage, string(d.Decision)).Inc()
+	mode := d.Mode
+	if mode == "" {
+		mode = gate.ModeEnforce
+	}
+	m.decisions.WithLabelValues(d.Service, d.Stage, string(d.Evaluated()), mode).Inc()
 	m.observeDecide(string(d.Decision), elapsed)
 }
 

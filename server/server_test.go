@@ -326,7 +326,7 @@ func TestMetrics(t *testing.T) {
 	}
 	body := rec.Body.String()
 	for _, want := range []string{
-		`patchgate_decisions_total{decision="wait",service="checkout",stage="canary"} 1`,
+		`patchgate_decisions_total{decision="wait",mode="enforce",service="checkout",stage="canary"} 1`,
 		`patchgate_decision_duration_seconds_count{decision="wait"} 1`,
 		`patchgate_decision_duration_seconds_count{decision="error"} 1`,
 		`patchgate_http_requests_total{code="200",handler="/v1/gate"} 1`,

@@ -30,6 +30,9 @@ const (
 type rolloutRow struct {
 	Service, PatchID, Stage, StageOf, Attempt string
 	Verdict, Reason, DecisionID               string
+	// Shadow is the verdict evaluated for a stage in shadow mode (the
+	// answer was go), else "".
+	Shadow string
 	// Outcome says why a finished rollout is finished.
 	Outcome string
 	At      time.Time
@@ -43,15 +46,22 @@ type rolloutsData struct {
 	Active, Finished []rolloutRow
 }
 
-// reasonOf reads the reason of a stored decision.
-func reasonOf(body []byte) string {
+// summaryOf reads the reason of a stored decision and, for a stage in
+// shadow mode, the verdict it evaluated.
+func summaryOf(body []byte) (reason, shadow string) {
 	var d struct {
 		Reason string `json:"reason"`
+		Shadow *struct {
+			Decision string `json:"decision"`
+		} `json:"shadow"`
 	}
 	if err := json.Unmarshal(body, &d); err != nil {
-		return "(the stored decision is not JSON)"
+		return "(the stored decision is not JSON)", ""
 	}
-	return d.Reason
+	if d.Shadow != nil {
+		shadow = d.Shadow.Decision
+	}
+	return d.Reason, shadow
 }
 
 // handleRollouts lists the rollouts of the last week from their latest
@@ -77,8 +87,9 @@ func (s *Server) handleRollouts(c echo.Context) error {
 			r.Count++
 			continue
 		}
+		reason, shadow := summaryOf(d.Body)
 		rows[k] = &rolloutRow{Service: d.Service, PatchID: d.PatchID, Stage: d.Stage, StageOf: s.stageOf(d.Service, d.Stage),
-			Attempt: d.Attempt, Verdict: d.Verdict, Reason: reasonOf(d.Body), DecisionID: d.ID,
+			Attempt: d.Attempt, Verdict: d.Verdict, Reason: reason, Shadow: shadow, DecisionID: d.ID,
 			At: d.EvaluatedAt, Ago: humanDuration(now.Sub(d.EvaluatedAt)) + " ago", Count: 1}
 		order = append(order, k)
 	}
@@ -119,7 +130,7 @@ func (s *Server) handleRollouts(c echo.Context) error {
 // knownDecisionFields are shown in their own places on the page; any
 // other top-level field is listed under "Other fields".
 var knownDecisionFields = []string{"decision_id", "decision", "reason", "checks", "retry_after_seconds", "service",
-	"patch_id", "stage", "attempt", "evaluated_at", "policy_revision", "window", "override"}
+	"patch_id", "stage", "attempt", "evaluated_at", "policy_revision", "window", "override", "mode", "shadow"}
 
 type decisionData struct {
 	D gate.Decision
@@ -162,6 +173,8 @@ func (s *Server) handleDecisionPage(c echo.Context) error {
 type historyRow struct {
 	store.Decision
 	Reason string
+	// Shadow is the verdict evaluated in shadow mode, else "".
+	Shadow string
 }
 
 type historyData struct {
@@ -193,7 +206,8 @@ func (s *Server) handleHistory(c echo.Context) error {
 		ds, data.Truncated = ds[:historyLimit], true
 	}
 	for _, d := range ds {
-		data.Decisions = append(data.Decisions, historyRow{Decision: d, Reason: reasonOf(d.Body)})
+		reason, shadow := summaryOf(d.Body)
+		data.Decisions = append(data.Decisions, historyRow{Decision: d, Reason: reason, Shadow: shadow})
 	}
 	return s.render(c, http.StatusOK, "history", uiPage{Title: "Decision history", Nav: "history", Data: data})
 }

@@ -131,7 +131,7 @@ func annotate(a *dashboards.Annotator) func(gate.Decision) {
 	return func(d gate.Decision) {
 		a.Add(dashboards.Annotation{
 			Time: d.EvaluatedAt, Service: d.Service, PatchID: d.PatchID, Stage: d.Stage,
-			Verdict: string(d.Decision), Text: d.Reason,
+			Verdict: string(d.Evaluated()), Shadow: d.Mode == gate.ModeShadow, Text: d.Reason,
 		})
 	}
 }

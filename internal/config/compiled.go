@@ -200,6 +200,16 @@ const (
 	VerdictNoGo Verdict = "no_go"
 )
 
+// Mode says whether the gate's answers are enforced.
+type Mode string
+
+const (
+	// ModeEnforce answers what the gate evaluated.
+	ModeEnforce Mode = "enforce"
+	// ModeShadow answers go, with the evaluated verdict beside it.
+	ModeShadow Mode = "shadow"
+)
+
 // Method is the sequential test of error_delta.
 type Method string
 

@@ -117,6 +117,10 @@ type Service struct {
 	// Controls are this service's windows, freezes and emergency policy
 	// (see Config.EffectiveControls).
 	Controls *Controls `yaml:"controls" json:"controls,omitempty"`
+	// Mode is "enforce" (default) or "shadow": in shadow mode the gate
+	// evaluates, records and explains as usual but always answers go,
+	// with the verdict it evaluated beside it (docs/shadow.md).
+	Mode Mode `yaml:"mode" json:"mode,omitempty"`
 }
 
 // SLI holds the service's request and error queries, in Sloth's form:
@@ -173,6 +177,9 @@ type Stage struct {
 	// Disable switches off service checks for this stage by name, e.g.
 	// [error_delta, min_traffic] at 100%, where no baseline is left.
 	Disable []string `yaml:"disable" json:"disable,omitempty"`
+	// Mode replaces the service's mode for this stage ("enforce" or
+	// "shadow"; default: the service's). See Service.EffectiveMode.
+	Mode Mode `yaml:"mode" json:"mode,omitempty"`
 }
 
 // Checks configures each check; a nil check is off. Parse never turns a

@@ -22,6 +22,17 @@ func (s *Service) Stage(name string) (*Stage, bool) {
 	return nil, false
 }
 
+// EffectiveMode is the stage's mode, else the service's, else enforce.
+func (s *Service) EffectiveMode(stage *Stage) Mode {
+	switch {
+	case stage != nil && stage.Mode != "":
+		return stage.Mode
+	case s.Mode != "":
+		return s.Mode
+	}
+	return ModeEnforce
+}
+
 // EffectiveChecks returns the service checks with the stage's checks
 // replacing them check by check; a nil stage gives the service checks.
 // The checks of a parsed config have their defaults filled. The result is a

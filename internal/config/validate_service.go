@@ -18,6 +18,7 @@ var (
 	serviceNameRE     = regexp.MustCompile(`^` + serviceNamePattern + `$`)
 	onTimeouts        = []Verdict{VerdictNoGo, VerdictGo}
 	errorDeltaMethods = []Method{MethodPocock, MethodConfidenceSequence}
+	modes             = []Mode{ModeEnforce, ModeShadow}
 	checkNames        = []string{"error_delta", "min_traffic", "burn_rate", "alerts", "freshness"}
 )
 
@@ -51,6 +52,13 @@ func validateServices(services []Service, p *collector) {
 		validateSLO(&s.SLO, path+".slo", p)
 		validateChecks(&s.Checks, path+".checks", p)
 		validateStages(s.Stages, path+".stages", p)
+		validateMode(s.Mode, path+".mode", p)
+	}
+}
+
+func validateMode(m Mode, path string, p *collector) {
+	if m != "" && !slices.Contains(modes, m) {
+		p.addf(path, "must be one of %s, got %q", joinNames(modes), m)
 	}
 }
 
@@ -134,6 +142,7 @@ func validateStages(stages []Stage, path string, p *collector) {
 		case time.Duration(st.MaxWait)%time.Minute != 0:
 			p.addf(sp+".max_wait", "must be a whole number of minutes (one look per minute), got %s", st.MaxWait)
 		}
+		validateMode(st.Mode, sp+".mode", p)
 		if !slices.Contains(onTimeouts, st.OnTimeout) {
 			p.addf(sp+".on_timeout", "must be one of %s, got %q", joinNames(onTimeouts), st.OnTimeout)
 		}
