@@ -45,6 +45,9 @@ type outcome struct {
 	verdict  Verdict
 	reason   string
 	override *OverrideInfo
+	// timedOut is set when the verdict is the stage's on_timeout answer,
+	// not a test's.
+	timedOut bool
 }
 
 // decide orders the check results and answers: the worst result wins (any
@@ -94,7 +97,7 @@ func decide(results []CheckResult, r rules) outcome {
 	case max(metrics, controls) == 2:
 		out = outcome{verdict: NoGo, reason: summarise(ordered, 2, "failed")}
 	case timeout != "":
-		out = outcome{verdict: timeout, reason: fmt.Sprintf("stage still inconclusive after max_wait %s, so the policy answers %s: %s",
+		out = outcome{verdict: timeout, timedOut: true, reason: fmt.Sprintf("stage still inconclusive after max_wait %s, so the policy answers %s: %s",
 			model.Duration(r.maxWait), timeout, summarise(ordered, 1, "inconclusive"))}
 	case max(metrics, controls) == 1:
 		out = outcome{verdict: Wait, reason: summarise(ordered, 1, "inconclusive")}
@@ -131,6 +134,7 @@ func applyOverride(out outcome, results []CheckResult, o *store.Override) outcom
 		reason += "; no check disagreed"
 	}
 	return outcome{
+		timedOut: out.timedOut,
 		verdict:  verdict,
 		reason:   reason + "; the checks said " + string(out.verdict) + ": " + out.reason,
 		override: &OverrideInfo{ID: o.ID, Actor: o.Actor, Reason: o.Reason, ExpiresAt: o.ExpiresAt, BypassedChecks: bypassed},

@@ -373,6 +373,9 @@ func (e *Engine) decision(l *look, results []CheckResult) Decision {
 		PolicyRevision: l.revision, EvaluatedAt: l.now,
 		Window: Window{Start: l.start, StartSource: l.attempt.StartSource, End: l.lookEnd(l.k), Look: l.k, Looks: l.K},
 	}
+	if out.timedOut {
+		d.Outcome = OutcomeTimeout
+	}
 	if d.Decision == Wait {
 		retry := 1
 		for _, r := range results {

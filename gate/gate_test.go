@@ -338,8 +338,8 @@ func TestMaxWaitBecomesPolicyAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(d.Decision) != onTimeout || !strings.Contains(d.Reason, "max_wait 20m") {
-				t.Fatalf("decision %s (%s), want %s after max_wait", d.Decision, d.Reason, onTimeout)
+			if string(d.Decision) != onTimeout || !strings.Contains(d.Reason, "max_wait 20m") || d.Outcome != OutcomeTimeout {
+				t.Fatalf("decision %s outcome %q (%s), want %s after max_wait, outcome timeout", d.Decision, d.Outcome, d.Reason, onTimeout)
 			}
 			if d.Window.Look != 20 || d.Window.Looks != 20 {
 				t.Errorf("look %d of %d, want 20 of 20", d.Window.Look, d.Window.Looks)

@@ -47,6 +47,9 @@ type Decision struct {
 	EvaluatedAt       time.Time     `json:"evaluated_at"`
 	PolicyRevision    string        `json:"policy_revision"`
 	Window            Window        `json:"window"`
+	// Outcome is "timeout" when the verdict is the stage's on_timeout
+	// answer after max_wait passed undecided, not a test's verdict.
+	Outcome string `json:"outcome,omitempty"`
 	// Override is set when an operator's override made the decision.
 	Override *OverrideInfo `json:"override,omitempty"`
 	// Mode is "enforce", or "shadow" when the stage runs in shadow mode:
@@ -55,6 +58,10 @@ type Decision struct {
 	Mode   string  `json:"mode"`
 	Shadow *Shadow `json:"shadow,omitempty"`
 }
+
+// OutcomeTimeout is Decision.Outcome for an answer that came from the
+// stage's on_timeout.
+const OutcomeTimeout = "timeout"
 
 // Modes of a decision.
 const (
