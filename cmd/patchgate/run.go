@@ -28,6 +28,7 @@ Usage:
   patchgate config validate FILE
   patchgate audit verify --config patchgate.yaml
   patchgate report --config patchgate.yaml --out FILE [--format html|csv|json] [--period 30d]
+  patchgate backtest --config patchgate.yaml (--stages STAGES.csv | --from T [--to T]) --out DIR [--compare OTHER.yaml]
   patchgate generate rules|alerts|alertmanager|dashboards|integrations --config patchgate.yaml --out DIR
   patchgate publish --config patchgate.yaml [--grafana-url URL]   # token from GRAFANA_TOKEN or grafana.token_env
 
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runPublish(ctx, rest, stdout, stderr)
 	case "report":
 		err = runReport(ctx, rest, stdout, stderr)
+	case "backtest":
+		code, err = runBacktest(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
