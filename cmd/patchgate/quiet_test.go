@@ -21,10 +21,10 @@ func TestMain(m *testing.M) {
 }
 
 // TestNoLibraryLogLines: no command (each exits 0 here) prints a library's
-// log line, such as
-// the "INFO: metrics: disable exposing PSI metrics" that
+// log line, such as the "INFO: metrics: disable exposing PSI metrics" that
 // github.com/VictoriaMetrics/metrics (under Sloth's library) logged while
 // the process started, on hosts without PSI files (it stopped in v1.45.0).
+// On a host with PSI files the old version printed nothing either.
 func TestNoLibraryLogLines(t *testing.T) {
 	logLine := regexp.MustCompile(`(?m)^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} |INFO: |PSI metrics`)
 	for _, args := range [][]string{
