@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -273,10 +274,6 @@ func TestAlertmanagerErrors(t *testing.T) {
 		merge string // "" stands alone
 		want  string
 	}{
-		{"a page receiver without integration, alone", func(c *config.Config) { c.Alerting.Receivers.Page = config.AlertReceiver{Name: "oncall"} }, "",
-			`alerting.receivers.page (oncall) has no integration: set webhook, pagerduty, slack, opsgenie or email, or merge into an alertmanager.yml that defines "oncall" (--merge)`},
-		{"a receiver the merged file lacks", func(c *config.Config) { c.Alerting.Receivers.Page = config.AlertReceiver{Name: "oncall"} }, string(user),
-			`am.yml: alerting.receivers.page names receiver "oncall", which am.yml does not define: define it there, or give it an integration (webhook, pagerduty, slack, opsgenie or email)`},
 		{"a receiver the merged file defines otherwise", func(c *config.Config) { c.Alerting.Receivers.Ticket.Name = "team-default" }, string(user),
 			`am.yml: receiver "team-default" is already defined there, differently from alerting.receivers.ticket: rename one of them (alerting.receivers.ticket.name), or remove it from am.yml`},
 		{"no route", nil, "receivers: [{name: a}]\n", "am.yml: no route: Alertmanager needs a root route with a receiver"},
@@ -299,6 +296,96 @@ func TestAlertmanagerErrors(t *testing.T) {
 				t.Fatalf("error %v\nwant %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSilentReceivers: a receiver without an integration, standing alone
+// or named by a merged file that lacks it, is written as a receiver that
+// Alertmanager accepts and that notifies nobody; the result and the file's
+// header say so. The default configuration generates.
+func TestSilentReceivers(t *testing.T) {
+	user, err := os.ReadFile(userAlertmanager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutPage := loadConfig(t, testConfig)
+	withoutPage.Alerting.Receivers.Page = config.AlertReceiver{Name: "oncall"}
+	cases := []struct {
+		name   string
+		cfg    *config.Config
+		merge  []byte
+		silent []Silent
+	}{
+		{"a page receiver, alone", withoutPage, nil, []Silent{{"oncall", "alerting.receivers.page"}}},
+		{"a page receiver the merged file lacks", withoutPage, user, []Silent{{"oncall", "alerting.receivers.page"}}},
+		{"the defaults, alone", loadConfig(t, "../testdata/config/minimal.good.yml"), nil,
+			[]Silent{{"patchgate-page", "alerting.receivers.page"}, {"patchgate-ticket", "alerting.receivers.ticket"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var m *MergeConfig
+			if tc.merge != nil {
+				m = &MergeConfig{Name: "alertmanager.yml", Data: tc.merge}
+			}
+			r, err := Alertmanager(tc.cfg, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(r.Silent, tc.silent) {
+				t.Errorf("silent %v, want %v", r.Silent, tc.silent)
+			}
+			for _, s := range tc.silent {
+				if !bytes.Contains(r.Data, []byte("#   "+s.Name+" ("+s.Field+")\n")) {
+					t.Errorf("the header does not name %s:\n%s", s.Name, r.Data)
+				}
+			}
+			c := load(t, r.Data)
+			routes := matchRoute(c.Route, model.LabelSet{"source": "patchgate", "severity": "page"}, routeOpts{})
+			if len(routes) != 1 || routes[0].receiver != tc.silent[0].Name {
+				t.Errorf("a page goes to %v, want %s", routes, tc.silent[0].Name)
+			}
+		})
+	}
+	want := `oncall (alerting.receivers.page) has no integration: the alerts routed to it notify nobody; set alerting.receivers.page.webhook, pagerduty, slack, opsgenie or email, or merge into an alertmanager.yml that defines "oncall" (--merge)`
+	if got := (Silent{"oncall", "alerting.receivers.page"}).String(); got != want {
+		t.Errorf("message %q\nwant %q", got, want)
+	}
+}
+
+// TestTimesOfDayQuoted: every time of day is written double-quoted,
+// patchgate's and the merged file's own: YAML 1.1 readers read an unquoted
+// 24:00 as the number 1440.
+func TestTimesOfDayQuoted(t *testing.T) {
+	user, err := os.ReadFile(userAlertmanager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user's own interval, written unquoted.
+	user = bytes.Replace(user, []byte("end_time: '17:00'"), []byte("end_time: 24:00"), 1)
+	cfg := loadConfig(t, testConfig)
+	standalone, err := Alertmanager(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := Alertmanager(cfg, &MergeConfig{Name: "alertmanager.yml", Data: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := regexp.MustCompile(`(?m)^\s*-?\s*(start_time|end_time):\s*(.*)$`)
+	for _, r := range []Routing{standalone, merged} {
+		times := clock.FindAllSubmatch(r.Data, -1)
+		n24 := 0
+		for _, m := range times {
+			if !regexp.MustCompile(`^"\d\d:\d\d"$`).Match(m[2]) {
+				t.Errorf("%s: %s not double-quoted", m[1], m[2])
+			}
+			if string(m[2]) == `"24:00"` {
+				n24++
+			}
+		}
+		if len(times) < 4 || n24 == 0 {
+			t.Errorf("%d times of day, %d of them 24:00; want some of each:\n%s", len(times), n24, r.Data)
+		}
 	}
 }
 

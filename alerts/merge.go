@@ -13,8 +13,9 @@ import (
 //
 //   - patchgate's route becomes the first child of the root route; the
 //     root route (its receiver and settings) and the user's routes stay;
-//   - patchgate's receivers are added; a receiver patchgate only names must
-//     be defined in the file, one it defines must not be defined there
+//   - patchgate's receivers are added; a receiver patchgate only names is
+//     the file's when the file defines it, else added without integration
+//     (Routing.Silent); one it defines must not be defined there
 //     differently;
 //   - its inhibit rule and time intervals are added.
 //
@@ -76,11 +77,14 @@ func mergeInto(p parts, m MergeConfig) (Routing, error) {
 	for _, pr := range p.receivers {
 		have, found := existing[pr.Name]
 		if !pr.defined() {
-			if !found {
-				return Routing{}, fmt.Errorf("%s: %s names receiver %q, which %s does not define: define it there, or give it an integration (webhook, pagerduty, slack, opsgenie or email)", m.Name, pr.field, pr.Name, m.Name)
+			if found {
+				r.Reused = append(r.Reused, pr.Name)
+				continue
 			}
-			r.Reused = append(r.Reused, pr.Name)
-			continue
+			// Neither the configuration nor the file gives it an
+			// integration: written as Alertmanager's null receiver, and
+			// said so.
+			r.Silent = append(r.Silent, Silent{Name: pr.Name, Field: pr.field})
 		}
 		want, err := ordered(pr.receiver)
 		if err != nil {
@@ -157,7 +161,7 @@ func mergeInto(p parts, m MergeConfig) (Routing, error) {
 		top = remove(top, "time_intervals")
 	}
 
-	out, err := marshal(top)
+	out, err := encode(top)
 	if err != nil {
 		return Routing{}, err
 	}
@@ -167,7 +171,7 @@ func mergeInto(p parts, m MergeConfig) (Routing, error) {
 # is %s's own, without its comments. docs/alerts.md explains the routing.
 
 `, m.Name, m.Name)
-	r.Data = append([]byte(header), out...)
+	r.Data = append([]byte(header+silentHeader(r.Silent)), out...)
 	return r, nil
 }
 

@@ -253,9 +253,11 @@ func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
 				return nil, nil, fmt.Errorf("service %s: %w", s.Name, err)
 			}
 			expr := fmt.Sprintf("max by (service, patch_id, stage) (%s) > %s\n", sel, number(m/100))
-			// The margin tells the rules of one service apart.
+			// The margin tells the rules of one service apart, the service
+			// (which the series carry already) the rules of one team: promtool
+			// finds rules of one name and the same labels duplicate.
 			pp := strconv.FormatFloat(m, 'f', -1, 64)
-			extra := map[string]string{"margin_pp": pp}
+			extra := map[string]string{"margin_pp": pp, "service": s.Name}
 			if s.Team != "" {
 				extra["team"] = s.Team
 			}

@@ -106,29 +106,38 @@ func ruleGroups(t testing.TB, data []byte) []rulefmt.RuleGroup {
 }
 
 // TestPromtoolCheckRules runs the real promtool, with every linter fatal,
-// over the rules in both formats.
+// over the rules in both formats, for the alerts' test configuration and
+// the commented example (two services of one team with the same margin:
+// rules promtool must not find duplicate).
 func TestPromtoolCheckRules(t *testing.T) {
 	promtool := testenv.Binary(t, "promtool", "prometheus")
-	res := testRules(t)
-	dir := t.TempDir()
-	var paths []string
-	for _, format := range slo.Formats() {
-		_, data, err := File(res, FileConfig{Format: format})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if format == slo.FormatPrometheusOperator {
-			if data, err = yaml.Marshal(map[string]any{"groups": ruleGroups(t, data)}); err != nil {
+	for _, cfgPath := range []string{testConfig, "../testdata/patchgate.yaml"} {
+		t.Run(filepath.Base(filepath.Dir(cfgPath)), func(t *testing.T) {
+			res, err := Rules(loadConfig(t, cfgPath))
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		p := filepath.Join(dir, string(format)+".rules.yml")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
+			dir := t.TempDir()
+			var paths []string
+			for _, format := range slo.Formats() {
+				_, data, err := File(res, FileConfig{Format: format})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if format == slo.FormatPrometheusOperator {
+					if data, err = yaml.Marshal(map[string]any{"groups": ruleGroups(t, data)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p := filepath.Join(dir, string(format)+".rules.yml")
+				if err := os.WriteFile(p, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, p)
+			}
+			testenv.PromtoolCheckRules(t, promtool, paths...)
+		})
 	}
-	testenv.PromtoolCheckRules(t, promtool, paths...)
 }
 
 // TestRulesReadKnownMetrics: every series an alert reads is exported by

@@ -113,7 +113,7 @@ func TestDashboardKinds(t *testing.T) {
 			"patchgate_decision_duration_seconds_bucket", "patchgate_prometheus_query_errors_total",
 		}},
 		{"pg-slo-checkout", []string{
-			`slo:sli_error:ratio_rate5m{sloth_service="$service",sloth_slo=~"$slo",cluster=~"$cluster"} / on (sloth_id) group_left () slo:error_budget:ratio`,
+			`slo:sli_error:ratio_rate5m{sloth_service="$service",sloth_slo=~"$slo",cluster=~"$cluster|"} / on (sloth_id) group_left () slo:error_budget:ratio`,
 			"slo:sli_error:ratio_rate3d", "slo:period_error_budget_remaining:ratio", "slo:objective:ratio",
 		}},
 	}

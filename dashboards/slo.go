@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/patchgate/patchgate/internal/config"
 )
@@ -20,9 +21,15 @@ const (
 	slothShortestWindow = "5m"
 )
 
+// sloByCluster keeps the series of the clusters picked and the series
+// without a cluster label. Sloth's series carry a cluster only where the
+// SLI keeps one or Thanos or Mimir add it as an external label; a series
+// without one stands for the whole service, whatever cluster is picked.
+var sloByCluster = labels.MustNewMatcher(labels.MatchRegexp, "cluster", "$cluster|")
+
 func sloSeries(metric string, withCluster bool) string {
 	if withCluster {
-		return sel(metric, bySlothService, bySlothSLO, byCluster)
+		return sel(metric, bySlothService, bySlothSLO, sloByCluster)
 	}
 	return sel(metric, bySlothService, bySlothSLO)
 }
@@ -54,12 +61,14 @@ func sloDashboard(s *config.Service) *builder {
 	objective := s.SLO.Objective / 100
 
 	b := newDashboard("now-7d", "1m").
-		Description(fmt.Sprintf("The SLOs of %s from Sloth's recording rules: objective %g%% over %s. Burn-rate thresholds are the gate's burn_rate windows.",
+		Description(fmt.Sprintf("The SLOs of %s from Sloth's recording rules: objective %g%% over %s. Burn-rate thresholds are the gate's burn_rate windows. Series without a cluster label (an SLI summed over clusters) show whatever cluster is picked.",
 			s.Name, s.SLO.Objective, s.SLO.Period)).
 		WithVariable(datasourceVariable()).
 		WithVariable(constantVariable("service", s.Name)).
 		WithVariable(queryVariable("slo", "SLO", fmt.Sprintf("label_values(%s, sloth_slo)", sel(slothObjective, bySlothService)))).
-		WithVariable(queryVariable("cluster", "Cluster", fmt.Sprintf("label_values(%s, cluster)", sel(slothSLIError+slothShortestWindow, bySlothService)))).
+		// Sloth's series have no cluster label where the SLI sums it away:
+		// the clusters are those of the service's fleet series.
+		WithVariable(queryVariable("cluster", "Cluster", fmt.Sprintf("label_values(%s, cluster)", sel(metricAssets, eq("service", s.Name))))).
 		Annotation(decisionAnnotations("patchgate decisions", "blue", TagPatchgate, Tag("service", s.Name)))
 
 	b.WithRow(row(100, 0, "Now"))

@@ -128,6 +128,9 @@ func runGenerateAlertmanager(_ context.Context, args []string, stdout, stderr io
 		}
 		fmt.Fprintln(stdout)
 	}
+	for _, s := range r.Silent {
+		fmt.Fprintf(stderr, "warning: receiver %s\n", s)
+	}
 	fmt.Fprintf(stdout, "Check it with: amtool check-config %s\n", p)
 	return nil
 }

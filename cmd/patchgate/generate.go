@@ -11,8 +11,14 @@ import (
 var generators = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{}
 
 func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: patchgate generate rules|alerts|alertmanager|dashboards|integrations --config patchgate.yaml --out DIR"
 	if len(args) == 0 {
-		return errors.New("usage: patchgate generate rules|alerts|alertmanager|dashboards|integrations --config patchgate.yaml --out DIR")
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(stdout, "%s\n\nRun \"patchgate generate KIND -h\" for its flags.\n", usage)
+		return nil
 	}
 	gen, ok := generators[args[0]]
 	if !ok {
