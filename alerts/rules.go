@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,11 +241,7 @@ func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
 			case len(margins) > 1 && len(stages[m]) == 1:
 				ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, "stage", stages[m][0]))
 			case len(margins) > 1:
-				quoted := make([]string, len(stages[m]))
-				for k, st := range stages[m] {
-					quoted[k] = regexp.QuoteMeta(st)
-				}
-				ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, "stage", strings.Join(quoted, "|")))
+				ms = append(ms, slo.AnyOf("stage", stages[m]...))
 			}
 			sel, err := slo.Selector(lifecycle.CanaryErrorDelta, ms)
 			if err != nil {
