@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -417,17 +416,4 @@ func indent(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// Names lists the alerts in rs, in order, once each.
-func Names(rs Result) []string {
-	var out []string
-	for _, g := range rs.Groups {
-		for _, r := range g.Rules {
-			if r.Alert != "" && !slices.Contains(out, r.Alert) {
-				out = append(out, r.Alert)
-			}
-		}
-	}
-	return out
 }

@@ -37,7 +37,7 @@ type Config struct {
 	Controls    Controls     `yaml:"controls" json:"controls"`
 	Concurrency *Concurrency `yaml:"concurrency" json:"concurrency,omitempty"`
 	// Targets are the patch lifecycle targets recorded beside the SLO
-	// rules (targets.go).
+	// rules (slo_rules.go).
 	Targets Targets `yaml:"targets" json:"targets"`
 	// Grafana is where dashboards are published and decisions annotated
 	// (grafana.go).
