@@ -12,15 +12,7 @@ const bearerConfig = `source:
   url: http://prometheus:9090
   bearer_token_file: FILE
 services:
-  - name: checkout
-    sli:
-      errors: sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{.window}}]))
-      total: sum(rate(http_requests_total{service="checkout"}[{{.window}}]))
-      canary: '{track="canary"}'
-      baseline: '{track="baseline"}'
-    slo: {objective: 99}
-    checks: {error_delta: {}}
-    stages: [{name: canary}]
+  - {name: api, sli: {errors: 'sum(rate(e[{{.window}}]))', total: 'sum(rate(t[{{.window}}]))'}, slo: {objective: 99}, stages: [{name: all}]}
 `
 
 // TestBearerTokenFileFromConfigFolder: source.bearer_token_file is read
