@@ -2,8 +2,6 @@ package alerts
 
 import (
 	"fmt"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,11 +240,7 @@ func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
 			case len(margins) > 1 && len(stages[m]) == 1:
 				ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, "stage", stages[m][0]))
 			case len(margins) > 1:
-				quoted := make([]string, len(stages[m]))
-				for k, st := range stages[m] {
-					quoted[k] = regexp.QuoteMeta(st)
-				}
-				ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, "stage", strings.Join(quoted, "|")))
+				ms = append(ms, slo.AnyOf("stage", stages[m]...))
 			}
 			sel, err := slo.Selector(lifecycle.CanaryErrorDelta, ms)
 			if err != nil {
@@ -424,17 +418,4 @@ func indent(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// Names lists the alerts in rs, in order, once each.
-func Names(rs Result) []string {
-	var out []string
-	for _, g := range rs.Groups {
-		for _, r := range g.Rules {
-			if r.Alert != "" && !slices.Contains(out, r.Alert) {
-				out = append(out, r.Alert)
-			}
-		}
-	}
-	return out
 }

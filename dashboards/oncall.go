@@ -134,7 +134,7 @@ func margins(cfg *config.Config) string {
 		}
 		sort.Float64s(pps)
 		for _, pp := range pps {
-			series := sel(metricCanaryDelta, byService, eq("service", s.Name), oneOf("stage", stagesByMargin[pp]...))
+			series := sel(metricCanaryDelta, byService, eq("service", s.Name), slo.AnyOf("stage", stagesByMargin[pp]...))
 			terms = append(terms, fmt.Sprintf("(0 * max by (service, stage) (%s) + %s)", series, strconv.FormatFloat(pp/100, 'g', -1, 64)))
 		}
 	}

@@ -1,7 +1,6 @@
 package dashboards
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -31,15 +30,6 @@ func eq(name, value string) *labels.Matcher {
 
 func ne(name, value string) *labels.Matcher {
 	return labels.MustNewMatcher(labels.MatchNotEqual, name, value)
-}
-
-// oneOf matches any of values literally.
-func oneOf(name string, values ...string) *labels.Matcher {
-	quoted := make([]string, len(values))
-	for i, v := range values {
-		quoted[i] = regexp.QuoteMeta(v)
-	}
-	return labels.MustNewMatcher(labels.MatchRegexp, name, strings.Join(quoted, "|"))
 }
 
 // variable matches the values of the Grafana variable of the same name

@@ -16,14 +16,8 @@ type Events interface {
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 }
 
-// openPatches lists the patches open at end, oldest first, with the
-// definition of the exposure gauge (internal/lifecycle, docs/metrics.md;
-// a test keeps the two equal): a patch is closed once every service and
-// cluster its rollout touched (stage_started, promoted, deployed,
-// rolled_back) ended with deployed, a deployed event without a cluster
-// covering the whole service; a patch with only discovered or tested
-// events is open. Its age counts from its disclosure (the disclosed_at
-// label), else its discovered event, else its first event.
+// openPatches lists the patches open at end, oldest first, by the rule of
+// the exposure gauge (lifecycle.Exposure, docs/metrics.md).
 func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float64) (Exposure, error) {
 	events, err := ev.ListEvents(ctx, store.EventFilter{Until: end})
 	if err != nil {
@@ -40,12 +34,12 @@ func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float
 	}
 	out := Exposure{Open: []OpenPatch{}}
 	for _, id := range order {
-		start, severity, pending, open := patchState(byPatch[id])
-		if !open {
+		x := lifecycle.Exposure(byPatch[id])
+		if !x.Open {
 			continue
 		}
-		days := end.Sub(start).Hours() / 24
-		op := OpenPatch{PatchID: id, Severity: severity, Services: pending, OpenSince: start.UTC(), DaysOpen: days, Status: Met}
+		days := end.Sub(x.Since).Hours() / 24
+		op := OpenPatch{PatchID: id, Severity: x.Severity, Services: x.Pending, OpenSince: x.Since.UTC(), DaysOpen: days, Status: Met}
 		if days > targetDays {
 			op.Status = Missed
 			out.OverTarget++
@@ -56,93 +50,6 @@ func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float
 		return cmp.Or(a.OpenSince.Compare(b.OpenSince), cmp.Compare(a.PatchID, b.PatchID))
 	})
 	return out, nil
-}
-
-// patchState reads one patch's events (in stored order): since when it
-// is exposed, its severity (the first one given, else "unknown"), the
-// services not yet deployed, and whether it is open.
-func patchState(events []store.Event) (start time.Time, severity string, pending []string, open bool) {
-	type pair struct{ service, cluster string }
-	type last struct {
-		at       time.Time
-		seq      int64
-		deployed bool
-	}
-	latest := map[pair]last{}
-	var disclosed, discovered time.Time
-	services := map[string]bool{}
-	for _, e := range events {
-		if start.IsZero() || e.Time.Before(start) {
-			start = e.Time
-		}
-		if severity == "" {
-			severity = e.Severity
-		}
-		if disclosed.IsZero() {
-			if t, err := time.Parse(time.RFC3339Nano, e.Labels[lifecycle.DisclosedAtLabel]); err == nil {
-				disclosed = t
-			}
-		}
-		if e.Service != "" {
-			services[e.Service] = true
-		}
-		switch e.Type {
-		case store.EventDiscovered:
-			if discovered.IsZero() {
-				discovered = e.Time
-			}
-			continue
-		case store.EventStageStarted, store.EventPromoted, store.EventDeployed, store.EventRolledBack:
-		default:
-			continue
-		}
-		if e.Service == "" {
-			continue
-		}
-		k := pair{e.Service, e.Cluster}
-		l := latest[k]
-		if l.at.IsZero() || e.Time.After(l.at) || e.Time.Equal(l.at) && e.Seq > l.seq {
-			latest[k] = last{at: e.Time, seq: e.Seq, deployed: e.Type == store.EventDeployed}
-		}
-	}
-	if !discovered.IsZero() {
-		start = discovered
-	}
-	if !disclosed.IsZero() {
-		start = disclosed
-	}
-	if !slices.Contains([]string{"critical", "high", "medium", "low"}, severity) {
-		severity = "unknown"
-	}
-	if len(latest) == 0 {
-		// Nothing rolled out yet: every service it names is pending.
-		for s := range services {
-			pending = append(pending, s)
-		}
-		slices.Sort(pending)
-		return start, severity, orEmpty(pending), true
-	}
-	waiting := map[string]bool{}
-	for k, l := range latest {
-		if whole, ok := latest[pair{k.service, ""}]; ok && k.cluster != "" && whole.deployed && !whole.at.Before(l.at) {
-			continue
-		}
-		if !l.deployed {
-			waiting[k.service] = true
-		}
-	}
-	for s := range waiting {
-		pending = append(pending, s)
-	}
-	slices.Sort(pending)
-	return start, severity, orEmpty(pending), len(waiting) > 0
-}
-
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // countEvents counts the events of a type in [start, end) by service,

@@ -1,10 +1,10 @@
 package report
 
 import (
-	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/patchgate/patchgate/internal/numfmt"
 )
 
 // formatPercent writes a fraction as a percentage with one decimal
@@ -35,25 +35,7 @@ func formatDuration(seconds *float64) string {
 
 // formatCount writes a count with thousands separators, rounded to an
 // integer ("12,480").
-func formatCount(v float64) string {
-	n := int64(math.Round(v))
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func formatCount(v float64) string { return numfmt.Grouped(v, 0) }
 
 // formatValue writes a chart value in its unit.
 func formatValue(v float64, unit string) string {

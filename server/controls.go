@@ -13,6 +13,32 @@ import (
 	"github.com/patchgate/patchgate/internal/store"
 )
 
+// createControl answers POST /v1/overrides and /v1/freezes with 201 and
+// the stored control: check turns the body into a control made by actor
+// at now, create stores it, and logged names what the log line says of it
+// besides its id.
+func createControl[In, T, V any](s *Server, c echo.Context, kind string,
+	check func(in In, actor string, now time.Time) (T, error), create func(context.Context, T) (T, error),
+	logged func(T) []any, view func(T, time.Time) V) error {
+	r := c.Request()
+	var in In
+	if err := decodeStrict(http.MaxBytesReader(c.Response(), r.Body, s.maxBodyBytes), &in); err != nil {
+		return err
+	}
+	now := s.now()
+	v, err := check(in, TokenName(r.Context()), now)
+	if err != nil {
+		return err
+	}
+	stored, err := create(r.Context(), v)
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", kind, err)
+	}
+	s.controlsChanged()
+	s.logger.InfoContext(r.Context(), kind+" created", logged(stored)...)
+	return c.JSON(http.StatusCreated, view(stored, now))
+}
+
 // listControls answers GET /v1/overrides and /v1/freezes: the controls
 // not yet over, or with all=true every one, under the JSON key plural.
 func listControls[T, V any](s *Server, c echo.Context, plural string,

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -55,29 +54,16 @@ func viewFreeze(f store.Freeze, now time.Time) FreezeView {
 
 // handlePostFreeze answers POST /v1/freezes with 201 and the freeze.
 func (s *Server) handlePostFreeze(c echo.Context) error {
-	r := c.Request()
-	var in freezeInput
-	if err := decodeStrict(http.MaxBytesReader(c.Response(), r.Body, s.maxBodyBytes), &in); err != nil {
-		return err
-	}
-	now := s.now()
-	f, err := s.checkFreeze(in, now)
-	if err != nil {
-		return err
-	}
-	f.Actor, f.CreatedAt = TokenName(r.Context()), now
-	stored, err := s.operator.CreateFreeze(r.Context(), f)
-	if err != nil {
-		return fmt.Errorf("storing freeze: %w", err)
-	}
-	s.controlsChanged()
-	s.logger.InfoContext(r.Context(), "freeze created", "id", stored.ID, "service", stored.Service,
-		"starts_at", stored.StartsAt, "ends_at", stored.EndsAt, "actor", stored.Actor, "reason", stored.Reason)
-	return c.JSON(http.StatusCreated, viewFreeze(stored, now))
+	return createControl(s, c, "freeze", s.checkFreeze, s.operator.CreateFreeze, loggedFreeze, viewFreeze)
 }
 
-func (s *Server) checkFreeze(in freezeInput, now time.Time) (store.Freeze, error) {
-	f := store.Freeze{Service: in.Service, Reason: strings.TrimSpace(in.Reason)}
+func loggedFreeze(f store.Freeze) []any {
+	return []any{"id", f.ID, "service", f.Service, "starts_at", f.StartsAt, "ends_at", f.EndsAt, "actor", f.Actor, "reason", f.Reason}
+}
+
+// checkFreeze turns a request body into a freeze made by actor at now.
+func (s *Server) checkFreeze(in freezeInput, actor string, now time.Time) (store.Freeze, error) {
+	f := store.Freeze{Service: in.Service, Reason: strings.TrimSpace(in.Reason), Actor: actor, CreatedAt: now}
 	if in.Service != "" {
 		if _, ok := s.policy.Service(in.Service); !ok {
 			return f, &gate.NotFoundError{Field: "service", Value: in.Service}

@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -67,15 +65,7 @@ func decodeStrict(r io.Reader, v any) error {
 	if !utf8.Valid(body) {
 		return &gate.FieldError{Field: "body", Message: "must be valid UTF-8"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return badRequest("", "unexpected data after the JSON object at byte offset %d", dec.InputOffset())
-	}
-	return nil
+	return decodeJSON(bytes.NewReader(body), v)
 }
 
 // checkText checks a text field's presence and length.

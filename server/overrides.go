@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -62,30 +61,18 @@ func viewOverride(o store.Override, now time.Time) OverrideView {
 
 // handlePostOverride answers POST /v1/overrides with 201 and the override.
 func (s *Server) handlePostOverride(c echo.Context) error {
-	r := c.Request()
-	var in overrideInput
-	if err := decodeStrict(http.MaxBytesReader(c.Response(), r.Body, s.maxBodyBytes), &in); err != nil {
-		return err
-	}
-	now := s.now()
-	o, err := s.checkOverride(in, now)
-	if err != nil {
-		return err
-	}
-	o.Actor, o.CreatedAt = TokenName(r.Context()), now
-	stored, err := s.operator.CreateOverride(r.Context(), o)
-	if err != nil {
-		return fmt.Errorf("storing override: %w", err)
-	}
-	s.controlsChanged()
-	s.logger.InfoContext(r.Context(), "override created", "id", stored.ID, "service", stored.Service,
-		"patch_id", stored.PatchID, "stage", stored.Stage, "verdict", stored.Verdict,
-		"expires_at", stored.ExpiresAt, "actor", stored.Actor, "reason", stored.Reason)
-	return c.JSON(http.StatusCreated, viewOverride(stored, now))
+	return createControl(s, c, "override", s.checkOverride, s.operator.CreateOverride, loggedOverride, viewOverride)
 }
 
-func (s *Server) checkOverride(in overrideInput, now time.Time) (store.Override, error) {
-	o := store.Override{Service: in.Service, PatchID: in.PatchID, Stage: in.Stage, Verdict: in.Verdict, Reason: strings.TrimSpace(in.Reason)}
+func loggedOverride(o store.Override) []any {
+	return []any{"id", o.ID, "service", o.Service, "patch_id", o.PatchID, "stage", o.Stage, "verdict", o.Verdict,
+		"expires_at", o.ExpiresAt, "actor", o.Actor, "reason", o.Reason}
+}
+
+// checkOverride turns a request body into an override made by actor at now.
+func (s *Server) checkOverride(in overrideInput, actor string, now time.Time) (store.Override, error) {
+	o := store.Override{Service: in.Service, PatchID: in.PatchID, Stage: in.Stage, Verdict: in.Verdict,
+		Reason: strings.TrimSpace(in.Reason), Actor: actor, CreatedAt: now}
 	if err := checkText("service", in.Service, maxFieldBytes, true); err != nil {
 		return o, err
 	}

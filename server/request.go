@@ -38,20 +38,30 @@ type wireRequest struct {
 // parameters may hold any text (quotes, braces, newlines): the gate inserts
 // them into PromQL only as escaped label values.
 func decodeRequest(r io.Reader) (gate.Request, error) {
+	var w wireRequest
+	if err := decodeJSON(r, &w); err != nil {
+		return gate.Request{}, err
+	}
+	return w.request()
+}
+
+// decodeJSON reads one JSON object from r into v, strictly: unknown
+// fields, malformed JSON and trailing data are 400; a body over the limit
+// is the reader's *http.MaxBytesError.
+func decodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
-	var w wireRequest
-	if err := dec.Decode(&w); err != nil {
-		return gate.Request{}, decodeError(err)
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return gate.Request{}, err
+			return err
 		}
-		return gate.Request{}, badRequest("", "unexpected data after the JSON object at byte offset %d", dec.InputOffset())
+		return badRequest("", "unexpected data after the JSON object at byte offset %d", dec.InputOffset())
 	}
-	return w.request()
+	return nil
 }
 
 // decodeError turns a json.Decoder error into a 400 naming the byte offset

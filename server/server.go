@@ -1,6 +1,22 @@
-// Package server is patchgate's HTTP API: POST /v1/gate, the decision log,
-// health, readiness and /metrics. Handlers are thin; the decisions are made
-// by a Gate and read from Decisions, both declared here so tests can fake them.
+// Package server is patchgate's HTTP side, with one error-to-status
+// mapper and bearer-token scopes for every route:
+//
+//   - the gate API: POST /v1/gate, the decision log (GET /v1/decisions),
+//     health, readiness and /metrics;
+//   - the operator endpoints, when an Operator store is set: patch
+//     lifecycle events (/v1/patches/:id/events), overrides (/v1/overrides),
+//     change freezes (/v1/freezes) and the concurrency line
+//     (/v1/concurrency);
+//   - the integrations that speak a rollout tool's own protocol: Flagger
+//     webhooks (/v1/integrations/flagger/...) and Spinnaker's webhook stage
+//     with its status URL (/v1/integrations/spinnaker);
+//   - the web UI (/ui/: rollouts, decisions, history, overrides, behind a
+//     sign-in) and the coverage report page (/reports/coverage);
+//   - Client, the Go client of the gate API that `patchgate check` and the
+//     integrations' commands use.
+//
+// Handlers are thin; the decisions are made by a Gate and read from
+// Decisions, both declared here so tests can fake them.
 package server
 
 import (

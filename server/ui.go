@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/numfmt"
 	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/report"
 )
@@ -193,31 +194,12 @@ func formatValue(v *float64) string {
 	case math.IsNaN(x) || math.IsInf(x, 0):
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case x == math.Trunc(x) && math.Abs(x) < 1e15:
-		return groupThousands(strconv.FormatInt(int64(x), 10))
+		return numfmt.Grouped(x, 0)
 	case math.Abs(x) >= 1000:
-		return groupThousands(strconv.FormatFloat(x, 'f', 1, 64))
+		return numfmt.Grouped(x, 1)
 	default:
 		return strconv.FormatFloat(x, 'g', 4, 64)
 	}
-}
-
-func groupThousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
 }
 
 type keyValue struct {

@@ -189,13 +189,15 @@ func Scale(e parser.Expr, factor float64) parser.Expr {
 	}
 }
 
-// Ratio returns (num) / (den).
-func Ratio(num, den parser.Expr) parser.Expr {
-	return &parser.BinaryExpr{
-		Op:  parser.DIV,
-		LHS: &parser.ParenExpr{Expr: num},
-		RHS: &parser.ParenExpr{Expr: den},
+// AnyOf matches a label whose value is any one of values, each matched
+// literally: name=~"a|b\\.c" for a and b.c. The values are quoted with
+// regexp.QuoteMeta, so a value never acts as a pattern.
+func AnyOf(name string, values ...string) *labels.Matcher {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = regexp.QuoteMeta(v)
 	}
+	return labels.MustNewMatcher(labels.MatchRegexp, name, strings.Join(quoted, "|"))
 }
 
 // Selector returns a series selector for metric with the given matchers,

@@ -104,6 +104,21 @@ func TestSelector(t *testing.T) {
 	}
 }
 
+func TestAnyOf(t *testing.T) {
+	m := AnyOf("stage", "canary", "eu.west", "a|b", `c"d`)
+	if got, want := m.String(), `stage=~"canary|eu\\.west|a\\|b|c\"d"`; got != want {
+		t.Errorf("AnyOf prints %s, want %s", got, want)
+	}
+	for v, want := range map[string]bool{
+		"canary": true, "eu.west": true, "a|b": true, `c"d`: true,
+		"euxwest": false, "a": false, "b": false, "canary2": false, "": false,
+	} {
+		if got := m.Matches(v); got != want {
+			t.Errorf("AnyOf matches %q: %v, want %v", v, got, want)
+		}
+	}
+}
+
 // shape prints a query's syntax tree with every label value blanked, so two
 // queries that differ only in label values have the same shape.
 func shape(t *testing.T, q string) (string, map[string]string) {

@@ -278,7 +278,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = testGenerator().Service(context.Background(), cfg, &cfg.Services[0])
+	_, err = testGenerator().service(context.Background(), cfg, &cfg.Services[0], "services[0]")
 	want := fmt.Sprintf(`services[0].slo.specs[0] (%s): the spec is for service "payments"; a service's specs must be its own ("checkout")`, spec)
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %s", err, want)

@@ -149,13 +149,9 @@ func groupsOf(p slothmodel.PromSLORules) []slothmodel.PromRuleGroup {
 	return append([]slothmodel.PromRuleGroup{p.SLIErrorRecRules, p.MetadataRecRules, p.AlertRules}, p.ExtraRules...)
 }
 
-// Service generates the rules of one service of cfg: its own SLO, then the
-// SLOs of its spec files, in order.
-func (g *Generator) Service(ctx context.Context, cfg *config.Config, s *config.Service) (*Result, error) {
-	return g.service(ctx, cfg, s, servicePath(cfg, s))
-}
-
-// service is Service with the service's field path (services[3]) known.
+// service generates the rules of one service of cfg: its own SLO, then
+// the SLOs of its spec files, in order; path is the service's field path
+// (services[3]) in errors.
 func (g *Generator) service(ctx context.Context, cfg *config.Config, s *config.Service, path string) (*Result, error) {
 	period := time.Duration(s.SLO.Period)
 	sloth, err := g.Sloth(period)
@@ -219,15 +215,6 @@ func (g *Generator) WritePrometheusOperator(ctx context.Context, r *Result, meta
 // writer is any of Sloth's generators: writing does not depend on the period.
 func (g *Generator) writer() (*lib.PrometheusSLOGenerator, error) {
 	return g.Sloth(time.Duration(config.DefaultSLOPeriod))
-}
-
-func servicePath(cfg *config.Config, s *config.Service) string {
-	for i := range cfg.Services {
-		if &cfg.Services[i] == s || cfg.Services[i].Name == s.Name {
-			return fmt.Sprintf("services[%d]", i)
-		}
-	}
-	return "service " + s.Name
 }
 
 func periodString(d time.Duration) string {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +15,9 @@ import (
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/metricsource"
+	"github.com/patchgate/patchgate/internal/numfmt"
 	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/internal/testbed"
 	"github.com/patchgate/patchgate/server"
 )
 
@@ -58,40 +59,22 @@ func askTime() time.Time { return stageStart.Add(10*time.Minute + 20*time.Second
 // same shape as the gate's speed benchmarks.
 func fleetSeries(hosts int) []metricsource.Sample {
 	canary := max(hosts/10, 1)
-	var out []metricsource.Sample
+	traffic := make([]testbed.Traffic, hosts)
 	for h := range hosts {
 		track, rps := "baseline", 4.0
 		if h < canary {
 			track, rps = "canary", 2.0
 		}
-		for _, code := range []string{"200", "500"} {
-			share := 0.995
-			if code == "500" {
-				share = 0.005
-			}
-			labels := map[string]string{"__name__": "http_requests_total", "service": "checkout",
-				"track": track, "code": code, "host": fmt.Sprintf("checkout-%04d", h)}
-			var v float64
-			for ts := stageStart.Add(-time.Hour); !ts.After(stageStart.Add(10 * time.Minute)); ts = ts.Add(15 * time.Second) {
-				v += rps * 15 * share
-				out = append(out, metricsource.Sample{Labels: labels, T: ts, V: v})
-			}
-		}
+		traffic[h] = testbed.Traffic{Service: "checkout", Track: track, RPS: rps, ErrorRatio: 0.005,
+			From: stageStart.Add(-time.Hour), To: stageStart.Add(10 * time.Minute),
+			Labels: map[string]string{"host": fmt.Sprintf("checkout-%04d", h)}}
 	}
-	return out
+	return testbed.Requests(traffic...)
 }
 
 // newSource opens an embedded source in dir holding fleetSeries(hosts).
 func newSource(ctx context.Context, dir string, hosts int) (*metricsource.Embedded, error) {
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
-		return nil, err
-	}
-	if err := src.Append(ctx, fleetSeries(hosts)); err != nil {
-		src.Close()
-		return nil, err
-	}
-	return src, nil
+	return testbed.OpenSource(ctx, filepath.Join(dir, "tsdb"), fleetSeries(hosts))
 }
 
 // gateEnv is a gate as `serve` builds it: instrumented source, store,
@@ -164,14 +147,4 @@ func serve(h http.Handler) (url string, stop func() error, err error) {
 }
 
 // count prints a rounded number with thousands separators.
-func count(v float64) string {
-	s := strconv.FormatInt(int64(v+0.5), 10)
-	out := make([]byte, 0, len(s)+len(s)/3)
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
+func count(v float64) string { return numfmt.Grouped(v, 0) }

@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/patchgate/patchgate/internal/numfmt"
 )
 
 // Targets from the statistics reference.
@@ -144,17 +145,4 @@ func met(e estimate, target float64) string {
 }
 
 // count prints a rounded count with thousands separators.
-func count(v float64) string {
-	s := strconv.FormatInt(int64(math.Round(math.Abs(v))), 10)
-	var b strings.Builder
-	if v < 0 && math.Round(v) != 0 {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func count(v float64) string { return numfmt.Grouped(v, 0) }

@@ -23,19 +23,16 @@ func init() {
 func runGenerateAlerts(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate alerts", stderr)
 	rf := newRuleFlags(fs, "a rules file", "PrometheusRule object")
-	if err := rf.parse(fs, args); err != nil {
-		return err
-	}
-	path, out, format, namespace, labels := rf.path, rf.out, rf.format, rf.namespace, rf.labels
-	cfg, err := config.LoadWithoutSecrets(*path)
+	cfg, err := rf.load(fs, args)
 	if err != nil {
 		return err
 	}
+	out := rf.out
 	res, err := alerts.Rules(cfg)
 	if err != nil {
 		return err
 	}
-	name, data, err := alerts.File(res, alerts.FileConfig{Format: slo.Format(*format), Namespace: *namespace, Labels: labels})
+	name, data, err := alerts.File(res, alerts.FileConfig{Format: slo.Format(*rf.format), Namespace: *rf.namespace, Labels: rf.labels})
 	if err != nil {
 		return err
 	}

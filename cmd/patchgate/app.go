@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,16 +126,9 @@ func (a *app) Close() error {
 func openSource(c config.Source) (metricsource.Source, error) {
 	switch c.Type {
 	case "prometheus":
-		var bearer string
-		if c.BearerTokenFile != "" {
-			b, err := os.ReadFile(c.BearerTokenFile)
-			if err != nil {
-				return nil, fmt.Errorf("source.bearer_token_file: %w", err)
-			}
-			bearer = strings.TrimSpace(string(b))
-		}
+		// config.Load has read bearer_token_file, from the config's folder.
 		return metricsource.NewHTTP(metricsource.HTTPConfig{
-			URL: c.URL, Headers: c.Headers, BearerToken: bearer, Timeout: time.Duration(c.Timeout),
+			URL: c.URL, Headers: c.Headers, BearerToken: c.BearerToken, Timeout: time.Duration(c.Timeout),
 		})
 	case "embedded":
 		return nil, errors.New("source.type embedded is only available in `patchgate demo`; point serve at a Prometheus HTTP API")

@@ -13,7 +13,7 @@ import (
 
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/internal/metricsource"
+	"github.com/patchgate/patchgate/internal/testbed"
 	"github.com/patchgate/patchgate/server"
 )
 
@@ -38,10 +38,7 @@ func TestConcurrencyLineIsVisible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testbed.Source(t)
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	a, err := newApp(context.Background(), cfg, appOptions{source: src, now: func() time.Time { return now }})
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/grafanatest"
-	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/internal/testbed"
 	"github.com/patchgate/patchgate/server"
 )
 
@@ -148,30 +148,9 @@ services:
 func TestGateAnswersThroughGrafanaOutage(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	now := t0.Add(10 * time.Minute)
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var samples []metricsource.Sample
-	for _, arm := range []struct {
-		track  string
-		rps, p float64
-	}{{"canary", 20, 0.05}, {"baseline", 200, 0.005}} {
-		var ok, bad float64
-		for ts := t0; !ts.After(now); ts = ts.Add(15 * time.Second) {
-			ok += arm.rps * 15 * (1 - arm.p)
-			bad += arm.rps * 15 * arm.p
-			for code, v := range map[string]float64{"200": ok, "500": bad} {
-				samples = append(samples, metricsource.Sample{
-					Labels: map[string]string{"__name__": "http_requests_total", "service": "checkout", "track": arm.track, "code": code},
-					T:      ts, V: v,
-				})
-			}
-		}
-	}
-	if err := src.Append(context.Background(), samples); err != nil {
-		t.Fatal(err)
-	}
+	src := testbed.Source(t, testbed.Requests(
+		testbed.Traffic{Service: "checkout", Track: "canary", RPS: 20, ErrorRatio: 0.05, From: t0, To: now},
+		testbed.Traffic{Service: "checkout", Track: "baseline", RPS: 200, ErrorRatio: 0.005, From: t0, To: now})...)
 
 	g := grafanatest.New(t)
 	g.Hang() // Grafana takes connections and never answers

@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/util/jsonpath"
 
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/internal/testbed"
 )
 
 // Tokens of the rollout tools in these tests.
@@ -99,11 +99,7 @@ func newToolsEnv(t *testing.T) *toolsEnv {
 	first := later.Add(-10 * time.Minute)
 	dataStart := later.Add(-70 * time.Minute)
 
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var samples []metricsource.Sample
+	var traffic []testbed.Traffic
 	for _, s := range []struct {
 		service   string
 		canaryErr float64
@@ -113,12 +109,11 @@ func newToolsEnv(t *testing.T) *toolsEnv {
 		{"payments", 0.04, later},
 		{"search", 0.005, later.Add(-20 * time.Minute)},
 	} {
-		samples = append(samples, toolSamples(s.service, "canary", 100, s.canaryErr, dataStart, s.end)...)
-		samples = append(samples, toolSamples(s.service, "baseline", 1900, 0.005, dataStart, s.end)...)
+		traffic = append(traffic,
+			testbed.Traffic{Service: s.service, Track: "canary", RPS: 100, ErrorRatio: s.canaryErr, From: dataStart, To: s.end},
+			testbed.Traffic{Service: s.service, Track: "baseline", RPS: 1900, ErrorRatio: 0.005, From: dataStart, To: s.end})
 	}
-	if err := src.Append(ctx, samples); err != nil {
-		t.Fatal(err)
-	}
+	src := testbed.Source(t, testbed.Requests(traffic...)...)
 
 	dir := t.TempDir()
 	var services strings.Builder
@@ -148,22 +143,6 @@ func newToolsEnv(t *testing.T) *toolsEnv {
 		t.Fatalf("generate integrations: exit %d\n%s", code, out)
 	}
 	return &toolsEnv{url: ts.URL, clock: clk, first: first, later: later, gen: gen, store: a.store}
-}
-
-func toolSamples(service, track string, rps, p float64, from, to time.Time) []metricsource.Sample {
-	var out []metricsource.Sample
-	var ok, bad float64
-	for ts := from; !ts.After(to); ts = ts.Add(15 * time.Second) {
-		ok += rps * 15 * (1 - p)
-		bad += rps * 15 * p
-		for code, v := range map[string]float64{"200": ok, "500": bad} {
-			out = append(out, metricsource.Sample{
-				Labels: map[string]string{"__name__": "http_requests_total", "service": service, "track": track, "code": code},
-				T:      ts, V: v,
-			})
-		}
-	}
-	return out
 }
 
 // readStrict decodes a generated YAML file, refusing fields the tool's

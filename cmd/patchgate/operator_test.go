@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/internal/metricsource"
+	"github.com/patchgate/patchgate/internal/testbed"
 )
 
 const operatorConfig = `
@@ -37,29 +37,10 @@ services:
 func TestOverrideAppliesAtOnce(t *testing.T) {
 	start := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	now := start.Add(10 * time.Minute)
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var samples []metricsource.Sample
-	for _, arm := range []struct {
-		track string
-		rps   float64
-		p     float64
-	}{{"canary", 100, 0.04}, {"baseline", 1900, 0.005}} {
-		var ok, bad float64
-		for ts := start.Add(-5 * time.Minute); !ts.After(now); ts = ts.Add(15 * time.Second) {
-			ok += arm.rps * 15 * (1 - arm.p)
-			bad += arm.rps * 15 * arm.p
-			for code, v := range map[string]float64{"200": ok, "500": bad} {
-				samples = append(samples, metricsource.Sample{T: ts, V: v, Labels: map[string]string{
-					"__name__": "http_requests_total", "service": "checkout", "track": arm.track, "code": code}})
-			}
-		}
-	}
-	if err := src.Append(t.Context(), samples); err != nil {
-		t.Fatal(err)
-	}
+	from := start.Add(-5 * time.Minute)
+	src := testbed.Source(t, testbed.Requests(
+		testbed.Traffic{Service: "checkout", Track: "canary", RPS: 100, ErrorRatio: 0.04, From: from, To: now},
+		testbed.Traffic{Service: "checkout", Track: "baseline", RPS: 1900, ErrorRatio: 0.005, From: from, To: now})...)
 	cfg, err := config.Parse("patchgate.yaml", []byte(strings.ReplaceAll(operatorConfig, "DSN", filepath.Join(t.TempDir(), "gate.db"))))
 	if err != nil {
 		t.Fatal(err)

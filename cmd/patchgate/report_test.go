@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/promtest"
 	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/internal/testbed"
 	"github.com/patchgate/patchgate/report"
 )
 
@@ -165,10 +165,7 @@ func TestReportCommandErrors(t *testing.T) {
 // app, the report built from its metric source and store.
 func TestServedUIAndReportURLs(t *testing.T) {
 	dir := t.TempDir()
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testbed.Source(t)
 	cfg, err := config.Parse("demo.yaml", demoConfig)
 	if err != nil {
 		t.Fatal(err)

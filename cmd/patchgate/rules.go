@@ -48,35 +48,32 @@ func newRuleFlags(fs *flag.FlagSet, files, objects string) *ruleFlags {
 	return rf
 }
 
-// parse parses args and checks the flags go together.
-func (rf *ruleFlags) parse(fs *flag.FlagSet, args []string) error {
+// load parses args, checks the flags go together and loads the config.
+// The rules need no secrets: tokens and DSNs stay unresolved.
+func (rf *ruleFlags) load(fs *flag.FlagSet, args []string) (*config.Config, error) {
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if *rf.out == "" {
-		return errors.New("missing --out")
+		return nil, errors.New("missing --out")
 	}
 	if !slices.Contains(slo.Formats(), slo.Format(*rf.format)) {
-		return fmt.Errorf("--format must be prometheus or prometheus-operator, got %q", *rf.format)
+		return nil, fmt.Errorf("--format must be prometheus or prometheus-operator, got %q", *rf.format)
 	}
 	if (*rf.namespace != "" || len(rf.labels) > 0) && slo.Format(*rf.format) != slo.FormatPrometheusOperator {
-		return errors.New("--namespace and --label apply to --format prometheus-operator only")
+		return nil, errors.New("--namespace and --label apply to --format prometheus-operator only")
 	}
-	return nil
+	return config.LoadWithoutSecrets(*rf.path)
 }
 
 func runGenerateRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate rules", stderr)
 	rf := newRuleFlags(fs, "rules files", "PrometheusRule objects")
-	if err := rf.parse(fs, args); err != nil {
-		return err
-	}
-	path, out, format, namespace, labels := rf.path, rf.out, rf.format, rf.namespace, rf.labels
-	// The rules need no secrets: tokens and DSNs stay unresolved.
-	cfg, err := config.LoadWithoutSecrets(*path)
+	cfg, err := rf.load(fs, args)
 	if err != nil {
 		return err
 	}
+	out, format, namespace, labels := rf.out, rf.format, rf.namespace, rf.labels
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}

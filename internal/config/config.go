@@ -37,7 +37,7 @@ type Config struct {
 	Controls    Controls     `yaml:"controls" json:"controls"`
 	Concurrency *Concurrency `yaml:"concurrency" json:"concurrency,omitempty"`
 	// Targets are the patch lifecycle targets recorded beside the SLO
-	// rules (targets.go).
+	// rules (slo_rules.go).
 	Targets Targets `yaml:"targets" json:"targets"`
 	// Grafana is where dashboards are published and decisions annotated
 	// (grafana.go).
@@ -62,9 +62,12 @@ type Source struct {
 	URL string `yaml:"url" json:"url,omitempty"`
 	// Headers are sent with every query (e.g. X-Scope-OrgID for Mimir).
 	Headers map[string]string `yaml:"headers" json:"-"`
-	// BearerTokenFile, when set, is read at start and sent as Authorization
-	// (by the metric source; Load does not read it).
+	// BearerTokenFile, when set, names a file holding a bearer token sent
+	// as Authorization with every query; a relative path is read from the
+	// config file's folder, as token_file is. Load reads it into BearerToken.
 	BearerTokenFile string `yaml:"bearer_token_file" json:"-"`
+	// BearerToken is the content of BearerTokenFile, set by Load.
+	BearerToken string `yaml:"-" json:"-"`
 	// Timeout bounds one query (default 10s).
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
 	// EvaluationDelay is how far behind now a look ends, so the last minute

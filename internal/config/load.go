@@ -11,8 +11,8 @@ import (
 )
 
 // Load reads and validates a config file; secrets referenced by
-// token_file, token_env and dsn_env are resolved. A relative token_file is
-// read from the config file's folder.
+// token_file, token_env, dsn_env and source.bearer_token_file are
+// resolved. A relative file is read from the config file's folder.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -112,6 +112,11 @@ func (r *resolver) resolve(c *Config) error {
 		}
 	}
 	checkSecretsUnique(&r.problems, c.Tokens)
+	if c.Source.BearerTokenFile != "" {
+		if v, ok := r.file("source.bearer_token_file", c.Source.BearerTokenFile); ok {
+			c.Source.BearerToken = v
+		}
+	}
 	r.resolveGrafana(&c.Grafana)
 	if c.Store.DSNEnv != "" {
 		if v, ok := r.env("store.dsn_env", c.Store.DSNEnv); ok {

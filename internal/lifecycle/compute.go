@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -154,8 +155,8 @@ func Compute(events []store.Event, decisions []store.Decision, cfg ComputeConfig
 		sev := knownSeverity(p.severity)
 		p.durations(s, sev)
 		p.counts(s, sev)
-		if start, open := p.open(); open && !start.IsZero() {
-			exposure[sev] = max(exposure[sev], cfg.Now.Sub(start).Seconds())
+		if x := Exposure(p.events); x.Open && !x.Since.IsZero() {
+			exposure[sev] = max(exposure[sev], cfg.Now.Sub(x.Since).Seconds())
 		}
 	}
 	for sev, v := range exposure {
@@ -257,55 +258,84 @@ func (p *patch) stageStart(rb store.Event) (time.Time, bool) {
 	return start, !start.IsZero()
 }
 
-// open reports whether the patch is still open, and since when: from its
-// disclosure, else its discovery, else its first event. A patch is closed
-// once every service and cluster its rollout touched (stage_started,
-// promoted, deployed, rolled_back events) ended with deployed; a deployed
-// event without a cluster covers the service's clusters until then.
-func (p *patch) open() (time.Time, bool) {
-	type last struct {
-		at       time.Time
-		seq      int64
-		deployed bool
-	}
-	latest := map[pairKey]last{}
-	var start time.Time
-	for _, e := range p.events {
-		if start.IsZero() || e.Time.Before(start) {
-			start = e.Time
+// PatchExposure is what the exposure rule says of one patch.
+type PatchExposure struct {
+	// Open: some service or cluster its rollout touched did not end with
+	// deployed, or nothing was rolled out yet.
+	Open bool
+	// Since is when the exposure started: the disclosure (the
+	// DisclosedAtLabel of its first event that has one), else its first
+	// discovered event, else its earliest event.
+	Since time.Time
+	// Severity is the first one its events give ("critical", "high",
+	// "medium", "low"), else "unknown".
+	Severity string
+	// Pending lists the services not yet deployed everywhere, sorted:
+	// every service its events name while nothing was rolled out.
+	Pending []string
+}
+
+// Exposure applies the exposure rule to one patch's events, in the order
+// they were stored. A patch is closed once every service and cluster its
+// rollout touched (stage_started, promoted, deployed, rolled_back events)
+// ended with deployed; a deployed event without a cluster covers the
+// service's clusters until then. A patch with only discovered or tested
+// events is open. The exposure window gauge and the report's open patches
+// both read it.
+func Exposure(events []store.Event) PatchExposure {
+	var (
+		out                   PatchExposure
+		severity              string
+		disclosed, discovered time.Time
+	)
+	services := map[string]bool{}
+	for _, e := range events {
+		if out.Since.IsZero() || e.Time.Before(out.Since) {
+			out.Since = e.Time
 		}
-		switch e.Type {
-		case store.EventStageStarted, store.EventPromoted, store.EventDeployed, store.EventRolledBack:
-		default:
-			continue
+		if severity == "" {
+			severity = e.Severity
 		}
-		if e.Service == "" {
-			continue
+		if disclosed.IsZero() {
+			if t, err := time.Parse(time.RFC3339Nano, e.Labels[DisclosedAtLabel]); err == nil {
+				disclosed = t
+			}
 		}
-		k := pairKey{e.Service, e.Cluster}
-		l := latest[k]
-		if l.at.IsZero() || e.Time.After(l.at) || e.Time.Equal(l.at) && e.Seq > l.seq {
-			latest[k] = last{at: e.Time, seq: e.Seq, deployed: e.Type == store.EventDeployed}
+		if discovered.IsZero() && e.Type == store.EventDiscovered {
+			discovered = e.Time
+		}
+		if e.Service != "" {
+			services[e.Service] = true
 		}
 	}
-	if d, ok := p.first(store.EventDiscovered, nil); ok {
-		start = d.Time
+	if !discovered.IsZero() {
+		out.Since = discovered
 	}
-	if !p.disclosed.IsZero() {
-		start = p.disclosed
+	if !disclosed.IsZero() {
+		out.Since = disclosed
 	}
+	out.Severity = knownSeverity(severity)
+	p := patch{events: events}
+	latest := p.latestRolloutEvents(nil)
+	waiting := map[string]bool{}
 	if len(latest) == 0 {
-		return start, true
+		// Nothing rolled out yet: every service it names is pending.
+		waiting = services
 	}
 	for k, l := range latest {
-		if whole, ok := latest[pairKey{k.service, ""}]; ok && k.cluster != "" && whole.deployed && !whole.at.Before(l.at) {
+		if whole, ok := latest[rolloutKey{k.service, ""}]; ok && k.cluster != "" && whole.Type == store.EventDeployed && !whole.Time.Before(l.Time) {
 			continue
 		}
-		if !l.deployed {
-			return start, true
+		if l.Type != store.EventDeployed {
+			waiting[k.service] = true
 		}
 	}
-	return start, false
+	out.Pending = slices.Sorted(maps.Keys(waiting))
+	if out.Pending == nil {
+		out.Pending = []string{}
+	}
+	out.Open = len(latest) == 0 || len(waiting) > 0
+	return out
 }
 
 // decisionBody is the part of a recorded answer the canary gauge reads.

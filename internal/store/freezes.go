@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Freeze is a change freeze created through the API: from StartsAt to
@@ -39,17 +37,12 @@ func (s *sqlStore) CreateFreeze(ctx context.Context, f Freeze) (Freeze, error) {
 	if f.Reason == "" || f.StartsAt.IsZero() || !f.EndsAt.After(f.StartsAt) {
 		return Freeze{}, errors.New("store: create freeze: a reason and an end after the start are required")
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
-	}
-	f.ID = id.String()
 	f.StartsAt, f.EndsAt, f.CreatedAt = f.StartsAt.UTC(), f.EndsAt.UTC(), f.CreatedAt.UTC()
 	f.DeletedAt, f.DeletedBy, f.DeleteReason = time.Time{}, "", ""
-	err = s.db.QueryRowContext(ctx, s.dialect.rebind(`
-		INSERT INTO freezes (id, service, starts_at, ends_at, reason, actor, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		f.ID, f.Service, formatTime(f.StartsAt), formatTime(f.EndsAt), f.Reason, f.Actor, formatTime(f.CreatedAt)).Scan(&f.Seq)
+	var err error
+	f.ID, f.Seq, err = insertControl(ctx, s, freezeTable,
+		[]string{"service", "starts_at", "ends_at", "reason", "actor", "created_at"},
+		f.Service, formatTime(f.StartsAt), formatTime(f.EndsAt), f.Reason, f.Actor, formatTime(f.CreatedAt))
 	if err != nil {
 		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
 	}

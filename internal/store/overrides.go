@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Override forces a verdict for a service, one of its patches, or one
@@ -54,18 +52,12 @@ func (s *sqlStore) CreateOverride(ctx context.Context, o Override) (Override, er
 	if o.Service == "" || o.Verdict == "" || o.Reason == "" || o.ExpiresAt.IsZero() {
 		return Override{}, errors.New("store: create override: service, verdict, reason and expiry are required")
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return Override{}, fmt.Errorf("store: create override: %w", err)
-	}
-	o.ID = id.String()
 	o.CreatedAt, o.ExpiresAt = o.CreatedAt.UTC(), o.ExpiresAt.UTC()
 	o.DeletedAt, o.DeletedBy, o.DeleteReason = time.Time{}, "", ""
-	err = s.db.QueryRowContext(ctx, s.dialect.rebind(`
-		INSERT INTO overrides (id, service, patch_id, stage, verdict, reason, actor, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		o.ID, o.Service, o.PatchID, o.Stage, o.Verdict, o.Reason, o.Actor,
-		formatTime(o.CreatedAt), formatTime(o.ExpiresAt)).Scan(&o.Seq)
+	var err error
+	o.ID, o.Seq, err = insertControl(ctx, s, overrideTable,
+		[]string{"service", "patch_id", "stage", "verdict", "reason", "actor", "created_at", "expires_at"},
+		o.Service, o.PatchID, o.Stage, o.Verdict, o.Reason, o.Actor, formatTime(o.CreatedAt), formatTime(o.ExpiresAt))
 	if err != nil {
 		return Override{}, fmt.Errorf("store: create override: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // queryAll runs q and scans every row with scan; what names the work in
@@ -65,6 +67,20 @@ func listControls[T any](ctx context.Context, s *sqlStore, t controlTable, f Con
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	return queryAll(ctx, s, "list "+t.name, q+" ORDER BY seq", args, scan)
+}
+
+// insertControl stores a new row of t under a new ID (a version 7 UUID)
+// and returns the ID and the row's seq; columns names the row's other
+// fields, values holds them in that order.
+func insertControl(ctx context.Context, s *sqlStore, t controlTable, columns []string, values ...any) (id string, seq int64, err error) {
+	u, err := uuid.NewV7()
+	if err != nil {
+		return "", 0, err
+	}
+	id = u.String()
+	q := "INSERT INTO " + t.name + " (id, " + strings.Join(columns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(columns)) + ") RETURNING seq"
+	err = s.db.QueryRowContext(ctx, s.dialect.rebind(q), append([]any{id}, values...)...).Scan(&seq)
+	return id, seq, err
 }
 
 // deleteControl records that by deleted row id at at, and returns the row.

@@ -1,6 +1,9 @@
 // Package store keeps what matters across requests and replicas: the
-// append-only, hash-chained decision log and the state of stage attempts.
-// SQLite is the default; PostgreSQL is for several replicas.
+// append-only, hash-chained decision log (and its verification), the state
+// of stage attempts, patch lifecycle events, overrides and change freezes
+// (never removed, only marked deleted), and the concurrency slots of
+// services being patched. SQLite is the default; PostgreSQL is for several
+// replicas.
 package store
 
 import (

@@ -1,0 +1,55 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const bearerConfig = `source:
+  type: prometheus
+  url: http://prometheus:9090
+  bearer_token_file: FILE
+services:
+  - {name: api, sli: {errors: 'sum(rate(e[{{.window}}]))', total: 'sum(rate(t[{{.window}}]))'}, slo: {objective: 99}, stages: [{name: all}]}
+`
+
+// TestBearerTokenFileFromConfigFolder: source.bearer_token_file is read
+// from the config file's folder, as token_file is, whatever the working
+// directory; a missing file is a problem naming the field and its line.
+func TestBearerTokenFileFromConfigFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secrets", "prom.token"), []byte("prom-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // another folder: a relative path must not be read from here
+	for _, tc := range []struct {
+		file, want, problem string
+	}{
+		{file: "secrets/prom.token", want: "prom-secret-0123456789"},
+		{file: filepath.Join(dir, "secrets", "prom.token"), want: "prom-secret-0123456789"},
+		{file: "secrets/missing.token", problem: "patchgate.yaml:4:3: source.bearer_token_file: open " + filepath.Join(dir, "secrets", "missing.token")},
+	} {
+		path := filepath.Join(dir, "patchgate.yaml")
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(bearerConfig, "FILE", tc.file)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if tc.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%s: error %v, want one containing %q", tc.file, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if c.Source.BearerToken != tc.want {
+			t.Errorf("%s: bearer token %q, want %q", tc.file, c.Source.BearerToken, tc.want)
+		}
+	}
+}
