@@ -2,12 +2,14 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/patchgate/patchgate/internal/config"
@@ -186,14 +188,25 @@ func recordSlothRules(t *testing.T, src *metricsource.Embedded, cfg *config.Conf
 	ctx := context.Background()
 	gen := slo.NewGenerator(slo.GeneratorConfig{})
 	var rules []rulefmt.Rule
-	for i := range cfg.Services {
-		res, err := gen.Service(ctx, cfg, &cfg.Services[i])
-		if err != nil {
-			t.Fatal(err)
+	err := gen.Files(ctx, cfg, slo.FilesConfig{}, func(f slo.File) error {
+		if f.Service == "" {
+			return nil // the lifecycle rules
 		}
-		for _, r := range res.Group.SLOResults {
-			rules = append(rules, r.PrometheusRules.SLIErrorRecRules.Rules...)
+		groups, errs := rulefmt.Parse(f.Data, false, model.UTF8Validation)
+		if len(errs) > 0 {
+			return errors.Join(errs...)
 		}
+		for _, g := range groups.Groups {
+			for _, r := range g.Rules {
+				if strings.HasPrefix(r.Record, "slo:sli_error:ratio_rate") {
+					rules = append(rules, rulefmt.Rule{Record: r.Record, Expr: r.Expr, Labels: r.Labels})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	// A range query evaluates a rule at every step, as the rule manager
 	// does once a minute; a rule reading an earlier rule's series (the
