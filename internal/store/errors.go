@@ -1,8 +1,10 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
-	"strings"
+	"fmt"
+	"time"
 )
 
 // ErrUnavailable marks a failure of the database under the store: it is
@@ -19,18 +21,26 @@ type unavailableError struct{ err error }
 func (e *unavailableError) Error() string   { return e.err.Error() }
 func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.err} }
 
-// unavailable marks err, an error from the database, as ErrUnavailable.
-// nil, ErrNotFound and errors already marked are returned as they are.
+// errInvalid marks a call the store refuses for its arguments: a bug in
+// the caller, not a failure to retry.
+var errInvalid = errors.New("invalid argument")
+
+func invalid(msg string) error { return fmt.Errorf("%s (%w)", msg, errInvalid) }
+
+// unavailable marks err, from a store operation, as ErrUnavailable unless
+// it is about the data rather than the database: nil, ErrNotFound, an
+// invalid argument, or a stored row that does not decode (a time or JSON
+// that does not parse) are returned as they are.
 func unavailable(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
+	var (
+		parseErr  *time.ParseError
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	switch {
+	case err == nil, errors.Is(err, ErrUnavailable), errors.Is(err, ErrNotFound), errors.Is(err, errInvalid),
+		errors.As(err, &parseErr), errors.As(err, &syntaxErr), errors.As(err, &typeErr):
 		return err
 	}
 	return &unavailableError{err: err}
-}
-
-// diskFull reports whether err is the database saying it cannot grow.
-func diskFull(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "SQLITE_FULL") || strings.Contains(msg, "disk is full") ||
-		strings.Contains(msg, "No space left") || strings.Contains(msg, "SQLSTATE 53100")
 }

@@ -41,7 +41,7 @@ func (s *sqlStore) CreateFreeze(ctx context.Context, f Freeze) (Freeze, error) {
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
+		return Freeze{}, unavailable(fmt.Errorf("store: create freeze: %w", err))
 	}
 	f.ID = id.String()
 	f.StartsAt, f.EndsAt, f.CreatedAt = f.StartsAt.UTC(), f.EndsAt.UTC(), f.CreatedAt.UTC()
@@ -51,7 +51,7 @@ func (s *sqlStore) CreateFreeze(ctx context.Context, f Freeze) (Freeze, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
 		f.ID, f.Service, formatTime(f.StartsAt), formatTime(f.EndsAt), f.Reason, f.Actor, formatTime(f.CreatedAt)).Scan(&f.Seq)
 	if err != nil {
-		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
+		return Freeze{}, unavailable(fmt.Errorf("store: create freeze: %w", err))
 	}
 	return f, nil
 }

@@ -56,7 +56,7 @@ func (s *sqlStore) CreateOverride(ctx context.Context, o Override) (Override, er
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return Override{}, fmt.Errorf("store: create override: %w", err)
+		return Override{}, unavailable(fmt.Errorf("store: create override: %w", err))
 	}
 	o.ID = id.String()
 	o.CreatedAt, o.ExpiresAt = o.CreatedAt.UTC(), o.ExpiresAt.UTC()
@@ -67,7 +67,7 @@ func (s *sqlStore) CreateOverride(ctx context.Context, o Override) (Override, er
 		o.ID, o.Service, o.PatchID, o.Stage, o.Verdict, o.Reason, o.Actor,
 		formatTime(o.CreatedAt), formatTime(o.ExpiresAt)).Scan(&o.Seq)
 	if err != nil {
-		return Override{}, fmt.Errorf("store: create override: %w", err)
+		return Override{}, unavailable(fmt.Errorf("store: create override: %w", err))
 	}
 	return o, nil
 }
