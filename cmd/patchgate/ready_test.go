@@ -127,7 +127,9 @@ services:
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"serve", "--config", path, "--listen", "127.0.0.1:" + itoa(port)}, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", path, "--listen", "127.0.0.1:" + itoa(port)}, &stdout, &stderr)
+	}()
 	defer func() {
 		cancel()
 		<-done

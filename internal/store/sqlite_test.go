@@ -202,14 +202,20 @@ func TestSQLiteUnavailable(t *testing.T) {
 	}
 	s.Close()
 	for name, err := range map[string]error{
-		"append": func() error { _, err := s.AppendDecision(t.Context(), decision(1, "checkout", "p1", "canary", "go")); return err }(),
+		"append": func() error {
+			_, err := s.AppendDecision(t.Context(), decision(1, "checkout", "p1", "canary", "go"))
+			return err
+		}(),
 		"event": func() error {
 			_, _, err := s.AppendEvent(t.Context(), Event{PatchID: "p", IdempotencyKey: "k", Type: EventTested})
 			return err
 		}(),
-		"list":  func() error { _, err := s.ListOverrides(t.Context(), ControlFilter{}); return err }(),
-		"ping":  s.Ping(t.Context()),
-		"admit": func() error { _, err := s.Admit(t.Context(), SlotKey{Service: "s"}, 1, time.Now(), time.Now(), nil); return err }(),
+		"list": func() error { _, err := s.ListOverrides(t.Context(), ControlFilter{}); return err }(),
+		"ping": s.Ping(t.Context()),
+		"admit": func() error {
+			_, err := s.Admit(t.Context(), SlotKey{Service: "s"}, 1, time.Now(), time.Now(), nil)
+			return err
+		}(),
 	} {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s on a closed store: %v, want ErrUnavailable", name, err)
