@@ -78,6 +78,9 @@ func (s *Server) handlePostFreeze(c echo.Context) error {
 
 func (s *Server) checkFreeze(in freezeInput, now time.Time) (store.Freeze, error) {
 	f := store.Freeze{Service: in.Service, Reason: strings.TrimSpace(in.Reason)}
+	if err := checkID("service", in.Service, false); err != nil {
+		return f, err
+	}
 	if in.Service != "" {
 		if _, ok := s.policy.Service(in.Service); !ok {
 			return f, &gate.NotFoundError{Field: "service", Value: in.Service}

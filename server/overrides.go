@@ -86,14 +86,14 @@ func (s *Server) handlePostOverride(c echo.Context) error {
 
 func (s *Server) checkOverride(in overrideInput, now time.Time) (store.Override, error) {
 	o := store.Override{Service: in.Service, PatchID: in.PatchID, Stage: in.Stage, Verdict: in.Verdict, Reason: strings.TrimSpace(in.Reason)}
-	if err := checkText("service", in.Service, maxFieldBytes, true); err != nil {
+	if err := checkID("service", in.Service, true); err != nil {
 		return o, err
 	}
 	svc, ok := s.policy.Service(in.Service)
 	if !ok {
 		return o, &gate.NotFoundError{Field: "service", Value: in.Service}
 	}
-	if err := checkText("patch_id", in.PatchID, maxFieldBytes, false); err != nil {
+	if err := checkID("patch_id", in.PatchID, false); err != nil {
 		return o, err
 	}
 	if in.Stage != "" {
