@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/testenv"
 )
 
@@ -171,6 +172,80 @@ services:
 	}
 	if !strings.Contains(stdout.String(), "http://REDACTED@127.0.0.1:"+itoa(promPort)) {
 		t.Errorf("startup line %q, want the source URL with its credentials redacted", stdout.String())
+	}
+}
+
+// TestStoreFailureAnswers503 closes the store under a running app, as a
+// lost database would: asks get 503 "store unavailable, retry" with a
+// Retry-After, never a decision or the driver's text; /readyz names the
+// store; check --wait asks again as told and gives up at its deadline.
+func TestStoreFailureAnswers503(t *testing.T) {
+	dir := t.TempDir()
+	text := strings.NewReplacer("DSN", filepath.Join(dir, "s.db")).Replace(`
+source: {type: prometheus, url: "http://127.0.0.1:1"}
+store: {dsn: "DSN"}
+tokens: [{name: t, token: "store-token-0123456789", scopes: [gate]}]
+services:
+  - name: web
+    sli:
+      errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+      total: sum(rate(http_requests_total[{{.window}}]))
+    slo: {objective: 99}
+    checks: {burn_rate: {}}
+    stages: [{name: canary}]
+`)
+	path := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: filepath.Join(dir, "tsdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, appOptions{source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ts := httptest.NewServer(a.server.Handler())
+	defer ts.Close()
+	if resp, err := http.Get(ts.URL + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz before: %v %v", resp, err)
+	}
+	a.store.Close()
+
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1/gate", strings.NewReader(`{"service":"web","patch_id":"p","stage":"canary"}`))
+	req.Header.Set("Authorization", "Bearer store-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), `"store unavailable, retry"`) || strings.Contains(string(body), "sql") {
+		t.Fatalf("gate with the store closed: %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	resp, err = http.Get(ts.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"component":"store"`) {
+		t.Fatalf("/readyz with the store closed: %d %s", resp.StatusCode, body)
+	}
+
+	// check --wait 7s: one retry after the 5 s asked for, then the next
+	// would pass the deadline: exit 2 with the reason.
+	code, out := runCmd(t, "check", "--server", ts.URL, "--token", "store-token-0123456789", "--service", "web",
+		"--patch", "p", "--stage", "canary", "--wait", "7s")
+	if code != 2 || strings.Count(out, "store unavailable, retry; asking again in 5s") != 1 || !strings.Contains(out, "503") {
+		t.Fatalf("check --wait with the store down: exit %d, %q", code, out)
 	}
 }
 
