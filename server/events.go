@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/lifecycle"
 	"github.com/patchgate/patchgate/internal/store"
 )
 
@@ -24,12 +25,6 @@ const (
 	maxEventLabels     = 16
 	maxLabelValueBytes = 256
 	maxEventHosts      = 1_000_000
-	// maxEventSkew is how far in the future an event's time may be, and
-	// maxEventAge how far in the past: older times are mistakes (a zero
-	// time, a wrong year) that would skew the lifecycle metrics for as
-	// long as they are exported.
-	maxEventSkew = 5 * time.Minute
-	maxEventAge  = 10 * 365 * 24 * time.Hour
 	// Limits of GET /v1/patches/{id}/events.
 	defaultEventLimit = 1000
 	maxEventLimit     = 10000
@@ -226,7 +221,9 @@ func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) 
 		if err != nil {
 			return e, &gate.FieldError{Field: "time", Message: fmt.Sprintf("must be an RFC 3339 time such as 2026-11-26T10:00:00Z, got %q", in.Time)}
 		}
-		if earliest, latest := now.Add(-maxEventAge), now.Add(maxEventSkew); t.Before(earliest) || t.After(latest) {
+		// Older or later times are mistakes (a zero time, a wrong year)
+		// that would skew the lifecycle metrics while they are exported.
+		if earliest, latest := lifecycle.EventTimeRange(now); t.Before(earliest) || t.After(latest) {
 			return e, &gate.FieldError{Field: "time", Message: fmt.Sprintf(
 				"%s is out of range: an event's time must be from %s to %s (at most 10 years ago and 5 minutes ahead of the server's clock)",
 				t.UTC().Format(time.RFC3339), earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))}
@@ -299,6 +296,17 @@ func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) 
 		}
 		if err := checkText("labels."+k, in.Labels[k], maxLabelValueBytes, false); err != nil {
 			return e, err
+		}
+	}
+	if v, ok := in.Labels[lifecycle.DisclosedAtLabel]; ok {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		field := "labels." + lifecycle.DisclosedAtLabel
+		switch {
+		case err != nil:
+			return e, &gate.FieldError{Field: field, Message: fmt.Sprintf("must be an RFC 3339 time such as 2026-11-20T00:00:00Z, got %q", v)}
+		case t.Before(lifecycle.EarliestDisclosure) || t.After(now.Add(lifecycle.MaxEventSkew)):
+			return e, &gate.FieldError{Field: field, Message: fmt.Sprintf("%s is out of range: a disclosure must be from %s to %s (the CVE list's start to the server's clock)",
+				t.UTC().Format(time.RFC3339), lifecycle.EarliestDisclosure.Format(time.RFC3339), now.Add(lifecycle.MaxEventSkew).UTC().Format(time.RFC3339))}
 		}
 	}
 	e.Labels = in.Labels

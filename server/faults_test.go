@@ -141,6 +141,8 @@ func TestControlCharactersAndTimesRefused(t *testing.T) {
 		{"zero time", http.MethodPost, "/v1/patches/p/events", eventsToken, `{"type":"discovered","idempotency_key":"k","time":"0001-01-01T00:00:00Z"}`, "time", "from 2016-11-28T10:00:00Z to 2026-11-26T10:05:00Z"},
 		{"eleven years ago", http.MethodPost, "/v1/patches/p/events", eventsToken, `{"type":"discovered","idempotency_key":"k","time":"2015-11-26T10:00:00Z"}`, "time", "out of range"},
 		{"far future", http.MethodPost, "/v1/patches/p/events", eventsToken, `{"type":"discovered","idempotency_key":"k","time":"9999-12-31T23:59:59Z"}`, "time", "out of range"},
+		{"disclosed in year 1", http.MethodPost, "/v1/patches/p/events", eventsToken, `{"type":"discovered","idempotency_key":"k","labels":{"disclosed_at":"0001-01-01T00:00:00Z"}}`, "labels.disclosed_at", "from 1999-01-01T00:00:00Z"},
+		{"disclosed, not a time", http.MethodPost, "/v1/patches/p/events", eventsToken, `{"type":"discovered","idempotency_key":"k","labels":{"disclosed_at":"last week"}}`, "labels.disclosed_at", "RFC 3339"},
 		{"NUL in a gate request's patch id", http.MethodPost, "/v1/gate", ciToken, `{"service":"checkout","patch_id":"p\u0000","stage":"canary"}`, "patch_id", "control character"},
 		{"escape in a gate request's stage", http.MethodPost, "/v1/gate", ciToken, `{"service":"checkout","patch_id":"p","stage":"canary\u001b[31m"}`, "stage", "control character U+001B"},
 		{"NUL in an override's patch id", http.MethodPost, "/v1/overrides", adminToken, `{"service":"checkout","patch_id":"p\u0000","verdict":"go","reason":"r","ttl":"1h"}`, "patch_id", "control character"},
