@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/patchgate/patchgate/internal/store"
 )
@@ -36,9 +38,16 @@ func EventTimeRange(received time.Time) (earliest, latest time.Time) {
 // inRange reports whether t lies in [earliest, latest].
 func inRange(t, earliest, latest time.Time) bool { return !t.Before(earliest) && !t.After(latest) }
 
-// plausible reports whether a stored event's times are ones the server
-// accepts today. Events without a receipt time (tests, imports) are kept.
+// plausible reports whether a stored event's names and times are ones the
+// server accepts today: names without control characters (they would
+// become label values), times in EventTimeRange of the receipt. Events
+// without a receipt time (tests, imports) are judged by their names only.
 func plausible(e store.Event) bool {
+	for _, name := range []string{e.PatchID, e.Service, e.Cluster, e.Stage, e.Severity} {
+		if strings.ContainsFunc(name, unicode.IsControl) || !utf8.ValidString(name) {
+			return false
+		}
+	}
 	if e.ReceivedAt.IsZero() {
 		return true
 	}

@@ -152,10 +152,15 @@ func TestImplausibleTimesIgnored(t *testing.T) {
 		{PatchID: "openssl", Type: store.EventDiscovered, Time: time.Time{}, ReceivedAt: at(0), Severity: "critical"},
 		{PatchID: "openssl", Type: store.EventStageStarted, Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ReceivedAt: at(39),
 			Service: "checkout", Cluster: "eu-west-1", Stage: "canary", Attempt: "1"},
+		{PatchID: "bad\x00id", Type: store.EventStageStarted, Time: at(41), Service: "checkout", Cluster: "eu-west-1", Stage: "canary"},
+		{PatchID: "bad\x00id", Type: store.EventRolledBack, Time: at(42), Service: "checkout", Cluster: "eu-west-1", Stage: "canary"},
 		{PatchID: "kernel", Type: store.EventDiscovered, Time: at(70), ReceivedAt: at(70),
 			Labels: map[string]string{DisclosedAtLabel: "1970-01-01T00:00:00Z"}},
 	}
 	got := Compute(append(bad, timeline()...), decisions(), cfg)
+	if v, ok := got.Value(RolledBackAt, "checkout", "eu-west-1", "bad\x00id"); ok {
+		t.Errorf("a patch id with a NUL is exported as a label value (rolled back at %v)", v)
+	}
 	for _, sev := range []string{"critical", "high", "medium", "low", "unknown"} {
 		w, _ := want.Value(ExposureWindow, sev)
 		g, _ := got.Value(ExposureWindow, sev)
