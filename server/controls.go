@@ -63,7 +63,11 @@ func listControls[T, V any](s *Server, c echo.Context, plural string,
 // the control stays stored with who deleted it, when and why.
 func deleteControl[T, V any](s *Server, c echo.Context, kind string,
 	del func(ctx context.Context, id, by, reason string, at time.Time) (T, error), view func(T, time.Time) V) error {
-	ctx, id, now := c.Request().Context(), c.Param("id"), s.now()
+	ctx, now := c.Request().Context(), s.now()
+	id, err := pathParam(c, "id", "id")
+	if err != nil {
+		return err
+	}
 	reason := c.QueryParam("reason")
 	if err := checkText("reason", reason, maxReasonBytes, false); err != nil {
 		return err

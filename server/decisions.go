@@ -56,7 +56,10 @@ func (s *Server) handleListDecisions(c echo.Context) error {
 
 // handleGetDecision answers GET /v1/decisions/:id with the stored answer.
 func (s *Server) handleGetDecision(c echo.Context) error {
-	id := c.Param("id")
+	id, err := pathParam(c, "id", "id")
+	if err != nil {
+		return err
+	}
 	d, err := s.decisions.GetDecision(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return &APIError{Status: http.StatusNotFound, Field: "id", Message: fmt.Sprintf("no decision %q", id)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,7 +22,19 @@ type APIError struct {
 	Status  int    `json:"status"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// RetryAfterSeconds, when above 0, is sent as the Retry-After header.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
 }
+
+// storeRetryAfter is how long a caller is asked to wait after the store
+// failed: long enough for a lock to clear or a PostgreSQL failover to
+// finish, short against a stage's max_wait.
+const storeRetryAfter = 5
+
+// storeUnavailable is the answer when the store fails. The driver's text
+// stays in the log: it names files, hosts and SQL.
+var storeUnavailable = APIError{Status: http.StatusServiceUnavailable,
+	Message: "store unavailable, retry", RetryAfterSeconds: storeRetryAfter}
 
 func (e *APIError) Error() string {
 	if e.Field == "" {
@@ -61,6 +74,11 @@ func toAPIError(err error) *APIError {
 	case errors.As(err, &tooLargeErr):
 		return &APIError{Status: http.StatusRequestEntityTooLarge,
 			Message: fmt.Sprintf("request body exceeds %d bytes", tooLargeErr.Limit)}
+	case errors.Is(err, store.ErrUnavailable):
+		// Before the deadline cases: a store write that ran out of time
+		// is the store's failure, and worth a retry.
+		ae := storeUnavailable
+		return &ae
 	case errors.As(err, &httpErr):
 		// echo's own errors: unknown route, wrong method.
 		return &APIError{Status: httpErr.Code, Message: fmt.Sprint(httpErr.Message)}
@@ -84,6 +102,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if ae.Status >= http.StatusInternalServerError {
 		s.logger.ErrorContext(c.Request().Context(), "request failed",
 			"method", c.Request().Method, "path", c.Path(), "status", ae.Status, "err", err)
+	}
+	if ae.RetryAfterSeconds > 0 {
+		c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(ae.RetryAfterSeconds))
 	}
 	if err := c.JSON(ae.Status, errorEnvelope{Error: ae}); err != nil {
 		s.logger.ErrorContext(c.Request().Context(), "writing error response", "err", err)

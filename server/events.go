@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/lifecycle"
 	"github.com/patchgate/patchgate/internal/store"
 )
 
@@ -24,8 +25,6 @@ const (
 	maxEventLabels     = 16
 	maxLabelValueBytes = 256
 	maxEventHosts      = 1_000_000
-	// maxEventSkew is how far in the future an event's time may be.
-	maxEventSkew = 5 * time.Minute
 	// Limits of GET /v1/patches/{id}/events.
 	defaultEventLimit = 1000
 	maxEventLimit     = 10000
@@ -105,7 +104,11 @@ func (s *Server) handlePostEvent(c echo.Context) error {
 	case header != "":
 		in.IdempotencyKey = header
 	}
-	e, created, err := s.AppendEvent(r.Context(), c.Param("id"), in)
+	patchID, err := pathParam(c, "id", "patch_id")
+	if err != nil {
+		return err
+	}
+	e, created, err := s.appendEvent(r.Context(), patchID, in, true)
 	if err != nil {
 		return err
 	}
@@ -120,8 +123,17 @@ func (s *Server) handlePostEvent(c echo.Context) error {
 // of ctx as its actor. Bad fields are *gate.FieldError (422) naming the
 // field; an unknown service or stage is *gate.NotFoundError (404).
 // Integrations that receive lifecycle events (Flagger's event hook) call it
-// too.
+// too. A key used before answers the stored event whatever it holds:
+// Flagger's keys name a phase of a revision on purpose, so the first of
+// its messages in that phase is the one recorded.
 func (s *Server) AppendEvent(ctx context.Context, patchID string, in EventInput) (store.Event, bool, error) {
+	return s.appendEvent(ctx, patchID, in, false)
+}
+
+// appendEvent is AppendEvent; with conflicts, a key used before for
+// another event is a 409 (POST /v1/patches/{id}/events, where the sender
+// chose the key for this one event).
+func (s *Server) appendEvent(ctx context.Context, patchID string, in EventInput, conflicts bool) (store.Event, bool, error) {
 	if s.operator == nil {
 		return store.Event{}, false, &APIError{Status: http.StatusNotImplemented, Message: "this server has no store for patch events"}
 	}
@@ -135,11 +147,49 @@ func (s *Server) AppendEvent(ctx context.Context, patchID string, in EventInput)
 	if err != nil {
 		return store.Event{}, false, fmt.Errorf("storing event: %w", err)
 	}
+	if !created && conflicts {
+		// The key was used before, maybe by another replica: the stored
+		// event must be this one, or the new event would be dropped
+		// while the sender is told it is stored.
+		if field, was, now := eventDiffers(stored, e, in.Time != ""); field != "" {
+			return store.Event{}, false, &APIError{Status: http.StatusConflict, Field: "idempotency_key", Message: fmt.Sprintf(
+				"%q already holds another event of patch %q (%s: stored %s, sent %s): use a new key for a new event, the same body for a retry",
+				e.IdempotencyKey, e.PatchID, field, was, now)}
+		}
+	}
 	if created {
 		s.logger.InfoContext(ctx, "patch event", "patch_id", stored.PatchID, "type", stored.Type,
 			"service", stored.Service, "stage", stored.Stage, "actor", stored.Actor, "id", stored.ID)
 	}
 	return stored, created, nil
+}
+
+// eventDiffers returns the first field in which the event a retry would
+// store differs from the one stored under its key, with both values
+// quoted; "" when they agree. The time is compared only when the sender
+// gave one: without, each try is stamped with its own arrival.
+func eventDiffers(stored, sent store.Event, timeGiven bool) (field, was, now string) {
+	for _, f := range []struct{ name, was, now string }{
+		{"type", stored.Type, sent.Type},
+		{"service", stored.Service, sent.Service},
+		{"cluster", stored.Cluster, sent.Cluster},
+		{"stage", stored.Stage, sent.Stage},
+		{"severity", stored.Severity, sent.Severity},
+		{"attempt", stored.Attempt, sent.Attempt},
+		{"hosts", strconv.Itoa(stored.Hosts), strconv.Itoa(sent.Hosts)},
+		{"detail", stored.Detail, sent.Detail},
+	} {
+		if f.was != f.now {
+			return f.name, strconv.Quote(f.was), strconv.Quote(f.now)
+		}
+	}
+	if timeGiven && !stored.Time.Equal(sent.Time) {
+		return "time", stored.Time.UTC().Format(time.RFC3339Nano), sent.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if !maps.Equal(stored.Labels, sent.Labels) {
+		return "labels", fmt.Sprint(stored.Labels), fmt.Sprint(sent.Labels)
+	}
+	return "", "", ""
 }
 
 // needsService are the event types that belong to one service's rollout.
@@ -149,10 +199,10 @@ var needsService = []string{store.EventStageStarted, store.EventPromoted, store.
 func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) {
 	e := store.Event{PatchID: patchID, Type: in.Type, Service: in.Service, Cluster: in.Cluster,
 		Stage: in.Stage, Severity: in.Severity, IdempotencyKey: in.IdempotencyKey}
-	if err := checkText("patch_id", patchID, maxFieldBytes, true); err != nil {
+	if err := checkID("patch_id", patchID, true); err != nil {
 		return e, err
 	}
-	if err := checkText("idempotency_key", in.IdempotencyKey, maxFieldBytes, true); err != nil {
+	if err := checkID("idempotency_key", in.IdempotencyKey, true); err != nil {
 		if in.IdempotencyKey == "" {
 			return e, &gate.FieldError{Field: "idempotency_key", Message: "is required (or the " + IdempotencyHeader + " header): a retried POST must not count twice"}
 		}
@@ -171,12 +221,16 @@ func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) 
 		if err != nil {
 			return e, &gate.FieldError{Field: "time", Message: fmt.Sprintf("must be an RFC 3339 time such as 2026-11-26T10:00:00Z, got %q", in.Time)}
 		}
-		if t.After(now.Add(maxEventSkew)) {
-			return e, &gate.FieldError{Field: "time", Message: fmt.Sprintf("is %s in the future", t.Sub(now).Round(time.Second))}
+		// Older or later times are mistakes (a zero time, a wrong year)
+		// that would skew the lifecycle metrics while they are exported.
+		if earliest, latest := lifecycle.EventTimeRange(now); t.Before(earliest) || t.After(latest) {
+			return e, &gate.FieldError{Field: "time", Message: fmt.Sprintf(
+				"%s is out of range: an event's time must be from %s to %s (at most 10 years ago and 5 minutes ahead of the server's clock)",
+				t.UTC().Format(time.RFC3339), earliest.UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))}
 		}
 		e.Time = t
 	}
-	if err := checkText("service", in.Service, maxFieldBytes, false); err != nil {
+	if err := checkID("service", in.Service, false); err != nil {
 		return e, err
 	}
 	var svc *config.Service
@@ -189,7 +243,7 @@ func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) 
 			return e, &gate.NotFoundError{Field: "service", Value: in.Service}
 		}
 	}
-	if err := checkText("stage", in.Stage, maxFieldBytes, false); err != nil {
+	if err := checkID("stage", in.Stage, false); err != nil {
 		return e, err
 	}
 	switch {
@@ -200,7 +254,7 @@ func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) 
 			return e, &gate.NotFoundError{Field: "stage", Value: in.Stage}
 		}
 	}
-	if err := checkText("cluster", in.Cluster, maxFieldBytes, false); err != nil {
+	if err := checkID("cluster", in.Cluster, false); err != nil {
 		return e, err
 	}
 	if in.Cluster != "" && len(s.policy.Clusters) > 0 {
@@ -244,6 +298,17 @@ func (s *Server) checkEvent(patchID string, in EventInput) (store.Event, error) 
 			return e, err
 		}
 	}
+	if v, ok := in.Labels[lifecycle.DisclosedAtLabel]; ok {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		field := "labels." + lifecycle.DisclosedAtLabel
+		switch {
+		case err != nil:
+			return e, &gate.FieldError{Field: field, Message: fmt.Sprintf("must be an RFC 3339 time such as 2026-11-20T00:00:00Z, got %q", v)}
+		case t.Before(lifecycle.EarliestDisclosure) || t.After(now.Add(lifecycle.MaxEventSkew)):
+			return e, &gate.FieldError{Field: field, Message: fmt.Sprintf("%s is out of range: a disclosure must be from %s to %s (the CVE list's start to the server's clock)",
+				t.UTC().Format(time.RFC3339), lifecycle.EarliestDisclosure.Format(time.RFC3339), now.Add(lifecycle.MaxEventSkew).UTC().Format(time.RFC3339))}
+		}
+	}
 	e.Labels = in.Labels
 	return e, nil
 }
@@ -261,7 +326,7 @@ func attemptValue(raw json.RawMessage) (string, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", &gate.FieldError{Field: "attempt", Message: "must be a string or an integer"}
 	}
-	return s, checkText("attempt", s, maxFieldBytes, false)
+	return s, checkID("attempt", s, false)
 }
 
 func clusterNames(c *config.Config) string {
@@ -275,8 +340,15 @@ func clusterNames(c *config.Config) string {
 // handleListEvents answers GET /v1/patches/:id/events?service=&cluster=&type=&since=&until=&limit=,
 // oldest first.
 func (s *Server) handleListEvents(c echo.Context) error {
+	patchID, err := pathParam(c, "id", "patch_id")
+	if err != nil {
+		return err
+	}
+	if err := checkID("patch_id", patchID, true); err != nil {
+		return err
+	}
 	f := store.EventFilter{
-		PatchID: c.Param("id"),
+		PatchID: patchID,
 		Service: c.QueryParam("service"),
 		Cluster: c.QueryParam("cluster"),
 		Stage:   c.QueryParam("stage"),

@@ -64,6 +64,9 @@ func loggedFreeze(f store.Freeze) []any {
 // checkFreeze turns a request body into a freeze made by actor at now.
 func (s *Server) checkFreeze(in freezeInput, actor string, now time.Time) (store.Freeze, error) {
 	f := store.Freeze{Service: in.Service, Reason: strings.TrimSpace(in.Reason), Actor: actor, CreatedAt: now}
+	if err := checkID("service", in.Service, false); err != nil {
+		return f, err
+	}
 	if in.Service != "" {
 		if _, ok := s.policy.Service(in.Service); !ok {
 			return f, &gate.NotFoundError{Field: "service", Value: in.Service}

@@ -73,14 +73,14 @@ func loggedOverride(o store.Override) []any {
 func (s *Server) checkOverride(in overrideInput, actor string, now time.Time) (store.Override, error) {
 	o := store.Override{Service: in.Service, PatchID: in.PatchID, Stage: in.Stage, Verdict: in.Verdict,
 		Reason: strings.TrimSpace(in.Reason), Actor: actor, CreatedAt: now}
-	if err := checkText("service", in.Service, maxFieldBytes, true); err != nil {
+	if err := checkID("service", in.Service, true); err != nil {
 		return o, err
 	}
 	svc, ok := s.policy.Service(in.Service)
 	if !ok {
 		return o, &gate.NotFoundError{Field: "service", Value: in.Service}
 	}
-	if err := checkText("patch_id", in.PatchID, maxFieldBytes, false); err != nil {
+	if err := checkID("patch_id", in.PatchID, false); err != nil {
 		return o, err
 	}
 	if in.Stage != "" {

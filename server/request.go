@@ -7,10 +7,14 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/patchgate/patchgate/gate"
 )
@@ -162,7 +166,44 @@ func requiredString(field string, raw json.RawMessage) (string, error) {
 		return "", &gate.FieldError{Field: field,
 			Message: fmt.Sprintf("is %d bytes, at most %d allowed", len(s), maxFieldBytes)}
 	}
-	return s, nil
+	return s, checkID(field, s, true)
+}
+
+// pathParam returns the path parameter name percent-decoded, the same way
+// whatever the client escaped. echo routes on the raw path when it holds
+// escapes the decoded path cannot show (a%2Fb, or a%40b where a@b would
+// do) and then hands the parameter over still encoded; otherwise the
+// parameter is already decoded and must not be decoded twice (a%25b is
+// "a%b"). field names the parameter in a 400.
+func pathParam(c echo.Context, name, field string) (string, error) {
+	v := c.Param(name)
+	if c.Request().URL.RawPath == "" {
+		return v, nil
+	}
+	d, err := url.PathUnescape(v)
+	if err != nil {
+		return "", badRequest(field, "bad percent-encoding in the path: %q", v)
+	}
+	return d, nil
+}
+
+// checkID checks an identifier (a patch, service, stage, cluster or
+// attempt name, an idempotency key): present when required, at most
+// maxFieldBytes, valid UTF-8, and free of control characters, which would
+// reach logs, the UI and /metrics label values.
+func checkID(field, value string, required bool) error {
+	if err := checkText(field, value, maxFieldBytes, required); err != nil {
+		return err
+	}
+	if !utf8.ValidString(value) {
+		return &gate.FieldError{Field: field, Message: "must be valid UTF-8"}
+	}
+	for i, r := range value {
+		if unicode.IsControl(r) {
+			return &gate.FieldError{Field: field, Message: fmt.Sprintf("has the control character %U at byte %d: names must be printable", r, i)}
+		}
+	}
+	return nil
 }
 
 // checkParamKey accepts keys matching [a-zA-Z_][a-zA-Z0-9_]* of at most

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -56,8 +57,10 @@ type Config struct {
 	Gate      Gate
 	Decisions Decisions
 	// Ready reports whether the server can answer (the metric source is
-	// reachable); nil means always ready. /readyz answers 503 with the
-	// error while it returns one.
+	// reachable and complete, the store writes); nil means always ready.
+	// /readyz answers 503 while it returns an error, naming the component
+	// of a *NotReadyError; the error text is logged, never shown to an
+	// unauthenticated caller.
 	Ready func(ctx context.Context) error
 	// Tokens are the accepted bearer tokens. With none, New fails unless
 	// InsecureNoAuth is set; configured tokens are always enforced.
@@ -130,6 +133,8 @@ type Server struct {
 	now          func() time.Time
 	ui           UIConfig
 	answers      *answers
+	// readiness is the last not-ready error logged (nil while ready).
+	readiness atomic.Pointer[string]
 }
 
 // New checks cfg and builds the server with its routes.

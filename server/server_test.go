@@ -281,24 +281,36 @@ func TestHealthAndReadiness(t *testing.T) {
 		notReady = err
 		mu.Unlock()
 	}
+	sourceDown := &NotReadyError{Component: "metric_source", Err: errors.New(`Post "http://prometheus.internal:9090/api/v1/query": connection refused`)}
 	tests := []struct {
 		name     string
 		target   string
+		token    string
 		notReady error
 		status   int
 		want     healthStatus
 	}{
-		{"healthz", "/healthz", nil, http.StatusOK, healthStatus{Status: "ok"}},
-		{"healthz while not ready", "/healthz", errors.New("down"), http.StatusOK, healthStatus{Status: "ok"}},
-		{"readyz ready", "/readyz", nil, http.StatusOK, healthStatus{Status: "ok"}},
-		{"readyz source down", "/readyz", errors.New("prometheus: connection refused"), http.StatusServiceUnavailable,
-			healthStatus{Status: "unavailable", Reason: "prometheus: connection refused"}},
-		{"readyz back", "/readyz", nil, http.StatusOK, healthStatus{Status: "ok"}},
+		{"healthz", "/healthz", "", nil, http.StatusOK, healthStatus{Status: "ok"}},
+		{"healthz while not ready", "/healthz", "", errors.New("down"), http.StatusOK, healthStatus{Status: "ok"}},
+		{"readyz ready", "/readyz", "", nil, http.StatusOK, healthStatus{Status: "ok"}},
+		// Anyone who reaches the port (and the kubelet) learns which
+		// component, not its address or the error.
+		{"readyz source down", "/readyz", "", sourceDown, http.StatusServiceUnavailable,
+			healthStatus{Status: "unavailable", Component: "metric_source"}},
+		{"readyz source down, bad token", "/readyz", "not-a-token", sourceDown, http.StatusServiceUnavailable,
+			healthStatus{Status: "unavailable", Component: "metric_source"}},
+		{"readyz source down, gate token", "/readyz", ciToken, sourceDown, http.StatusServiceUnavailable,
+			healthStatus{Status: "unavailable", Component: "metric_source", Reason: sourceDown.Error()}},
+		{"readyz store full", "/readyz", "", &NotReadyError{Component: "store", Err: errors.New("database or disk is full")},
+			http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Component: "store"}},
+		{"readyz other error", "/readyz", "", errors.New("secret detail"), http.StatusServiceUnavailable,
+			healthStatus{Status: "unavailable", Component: "unknown"}},
+		{"readyz back", "/readyz", "", nil, http.StatusOK, healthStatus{Status: "ok"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setReady(tt.notReady)
-			rec := do(t, s.Handler(), http.MethodGet, tt.target, "", "")
+			rec := do(t, s.Handler(), http.MethodGet, tt.target, tt.token, "")
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d", rec.Code, tt.status)
 			}

@@ -100,15 +100,16 @@ func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, erro
 	return a, nil
 }
 
-// ready fails while the metric source or the store is unreachable.
+// ready fails while the metric source is unreachable or answers partial
+// data, or the store cannot write (disk full, read-only, unreachable).
 func (a *app) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := a.source.Ready(ctx); err != nil {
-		return fmt.Errorf("metric source: %w", err)
+		return &server.NotReadyError{Component: "metric_source", Err: err}
 	}
 	if err := a.store.Ping(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
+		return &server.NotReadyError{Component: "store", Err: err}
 	}
 	return nil
 }

@@ -34,7 +34,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	default:
 		return exitError, errors.New("give --config or --sqlite")
 	}
-	st, err := openStore(ctx, sc)
+	// Read-only: a mistyped path must not become an empty log that
+	// verifies, and a backup copy must verify as it is.
+	st, err := store.OpenReadOnly(ctx, sc.Driver, sc.DSN)
 	if err != nil {
 		return exitError, err
 	}

@@ -64,10 +64,24 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	deadline := time.Now().Add(*wait)
 	for {
 		d, err := c.Gate(ctx, req)
+		var apiErr *server.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable && apiErr.RetryAfterSeconds > 0 && *wait > 0 {
+			// The gate could not decide for now (its store failed): with
+			// --wait, ask again as told, within the same deadline.
+			pause := time.Duration(apiErr.RetryAfterSeconds) * time.Second
+			if time.Now().Add(pause).Before(deadline) {
+				out.note("%s; asking again in %s", apiErr.Message, pause)
+				select {
+				case <-ctx.Done():
+					return exitError, ctx.Err()
+				case <-time.After(pause):
+				}
+				continue
+			}
+		}
 		if err != nil {
 			out.failure(err)
-			var apiErr *server.APIError
-			if errors.As(err, &apiErr) {
+			if apiErr != nil {
 				return exitError, fmt.Errorf("the gate refused the request: %w", err)
 			}
 			return exitError, err

@@ -208,3 +208,58 @@ func TestAuditVerifyFindsRowsRemovedFromTheEnd(t *testing.T) {
 		t.Fatalf("truncated log with the earlier head: exit %d, %q", code, out)
 	}
 }
+
+// audit verify reads: a mistyped path is an error and no file appears; a
+// log the user may only read is verified as it is.
+func TestAuditVerifyNeverCreatesOrWrites(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "typo.db")
+	code, out := runCmd(t, "audit", "verify", "--sqlite", typo)
+	if code != 2 || !strings.Contains(out, typo) || !strings.Contains(out, "does not exist") {
+		t.Fatalf("missing file: exit %d, %q", code, out)
+	}
+	if _, err := os.Stat(typo); !os.IsNotExist(err) {
+		t.Fatalf("audit verify created %s (stat: %v)", typo, err)
+	}
+
+	// A read-only copy in a read-only folder, as a backup is kept.
+	src := auditLog(t, 3)
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "copy.db")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	code, out = runCmd(t, "audit", "verify", "--sqlite", dst)
+	if code != 0 || !strings.Contains(out, "audit log OK: 3 decision(s)") {
+		t.Fatalf("read-only copy: exit %d, %q", code, out)
+	}
+	after, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, after) {
+		t.Fatal("audit verify changed the file")
+	}
+
+	// A file that is not a patchgate store is named as such, not "OK: 0".
+	other := filepath.Join(t.TempDir(), "other.db")
+	db, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, out = runCmd(t, "audit", "verify", "--sqlite", other)
+	if code != 2 || !strings.Contains(out, "no decisions table") {
+		t.Fatalf("foreign database: exit %d, %q", code, out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/metricsource"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,7 +44,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "patchgate serving %d service(s) on http://%s (metric source %s %s, store %s)\n",
-		len(cfg.Services), ln.Addr(), cfg.Source.Type, cfg.Source.URL, cfg.Store.Driver)
+		len(cfg.Services), ln.Addr(), cfg.Source.Type, metricsource.RedactURL(cfg.Source.URL), cfg.Store.Driver)
 	if *noAuth {
 		fmt.Fprintln(stdout, "WARNING: --insecure-no-auth: anyone who can reach this port can ask the gate")
 	}

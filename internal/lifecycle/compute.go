@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/patchgate/patchgate/internal/store"
 )
@@ -15,6 +17,58 @@ import (
 // disclosure time (RFC 3339), the start of time-to-discover and of the
 // exposure window.
 const DisclosedAtLabel = "disclosed_at"
+
+// An event's time may lie at most MaxEventAge before and MaxEventSkew after
+// its receipt; the server refuses others, and Compute ignores any stored
+// before that rule (a zero time, a wrong year), which would skew every
+// duration and the exposure window for as long as they are exported.
+const (
+	MaxEventAge  = 10 * 365 * 24 * time.Hour
+	MaxEventSkew = 5 * time.Minute
+)
+
+// EarliestDisclosure is the earliest disclosed_at accepted: the start of
+// the CVE list. Vulnerabilities may be older than MaxEventAge when found.
+var EarliestDisclosure = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// EventTimeRange returns the times an event received at received may carry.
+func EventTimeRange(received time.Time) (earliest, latest time.Time) {
+	return received.Add(-MaxEventAge), received.Add(MaxEventSkew)
+}
+
+// inRange reports whether t lies in [earliest, latest].
+func inRange(t, earliest, latest time.Time) bool { return !t.Before(earliest) && !t.After(latest) }
+
+// plausible reports whether a stored event's names and times are ones the
+// server accepts today: names without control characters (they would
+// become label values), times in EventTimeRange of the receipt. Events
+// without a receipt time (tests, imports) are judged by their names only.
+func plausible(e store.Event) bool {
+	for _, name := range []string{e.PatchID, e.Service, e.Cluster, e.Stage, e.Severity} {
+		if strings.ContainsFunc(name, unicode.IsControl) || !utf8.ValidString(name) {
+			return false
+		}
+	}
+	if e.ReceivedAt.IsZero() {
+		return true
+	}
+	earliest, latest := EventTimeRange(e.ReceivedAt)
+	return inRange(e.Time, earliest, latest)
+}
+
+// disclosure reads an event's disclosed_at label, if it holds a plausible
+// time.
+func disclosure(e store.Event) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, e.Labels[DisclosedAtLabel])
+	if err != nil {
+		return time.Time{}, false
+	}
+	latest := e.Time.Add(MaxEventSkew)
+	if !e.ReceivedAt.IsZero() {
+		latest = e.ReceivedAt.Add(MaxEventSkew)
+	}
+	return t, inRange(t, EarliestDisclosure, latest)
+}
 
 // histogram is one histogram series.
 type histogram struct {
@@ -130,6 +184,9 @@ func Compute(events []store.Event, decisions []store.Decision, cfg ComputeConfig
 	patches := map[string]*patch{}
 	var order []string
 	for _, e := range events {
+		if !plausible(e) {
+			continue
+		}
 		p := patches[e.PatchID]
 		if p == nil {
 			p = &patch{}
@@ -141,7 +198,7 @@ func Compute(events []store.Event, decisions []store.Decision, cfg ComputeConfig
 			p.severity = e.Severity
 		}
 		if p.disclosed.IsZero() {
-			if t, err := time.Parse(time.RFC3339Nano, e.Labels[DisclosedAtLabel]); err == nil {
+			if t, ok := disclosure(e); ok {
 				p.disclosed = t
 			}
 		}
@@ -297,7 +354,7 @@ func Exposure(events []store.Event) PatchExposure {
 			severity = e.Severity
 		}
 		if disclosed.IsZero() {
-			if t, err := time.Parse(time.RFC3339Nano, e.Labels[DisclosedAtLabel]); err == nil {
+			if t, ok := disclosure(e); ok {
 				disclosed = t
 			}
 		}

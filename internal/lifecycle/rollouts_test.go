@@ -141,3 +141,38 @@ func TestProgressAfterNoGo(t *testing.T) {
 		})
 	}
 }
+
+// Events stored before the server refused implausible times (a zero time,
+// a disclosure in 1970) change no series: they would skew every
+// duration and the exposure window for as long as they are exported.
+func TestImplausibleTimesIgnored(t *testing.T) {
+	cfg := ComputeConfig{Now: now, ActiveFor: 30 * time.Minute}
+	want := Compute(timeline(), decisions(), cfg)
+	bad := []store.Event{
+		{PatchID: "openssl", Type: store.EventDiscovered, Time: time.Time{}, ReceivedAt: at(0), Severity: "critical"},
+		{PatchID: "openssl", Type: store.EventStageStarted, Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ReceivedAt: at(39),
+			Service: "checkout", Cluster: "eu-west-1", Stage: "canary", Attempt: "1"},
+		{PatchID: "bad\x00id", Type: store.EventStageStarted, Time: at(41), Service: "checkout", Cluster: "eu-west-1", Stage: "canary"},
+		{PatchID: "bad\x00id", Type: store.EventRolledBack, Time: at(42), Service: "checkout", Cluster: "eu-west-1", Stage: "canary"},
+		{PatchID: "kernel", Type: store.EventDiscovered, Time: at(70), ReceivedAt: at(70),
+			Labels: map[string]string{DisclosedAtLabel: "1970-01-01T00:00:00Z"}},
+	}
+	got := Compute(append(bad, timeline()...), decisions(), cfg)
+	if v, ok := got.Value(RolledBackAt, "checkout", "eu-west-1", "bad\x00id"); ok {
+		t.Errorf("a patch id with a NUL is exported as a label value (rolled back at %v)", v)
+	}
+	for _, sev := range []string{"critical", "high", "medium", "low", "unknown"} {
+		w, _ := want.Value(ExposureWindow, sev)
+		g, _ := got.Value(ExposureWindow, sev)
+		if w != g {
+			t.Errorf("exposure window of %s: %v, want %v", sev, g, w)
+		}
+	}
+	for _, l := range [][]string{{"critical", "checkout", "eu-west-1"}, {"high", "checkout", ""}, {"high", "checkout", "eu-west-1"}} {
+		wc, ws := want.Observations(TimeToDeploy, l...)
+		gc, gs := got.Observations(TimeToDeploy, l...)
+		if wc != gc || ws != gs {
+			t.Errorf("time to deploy %v: %d observations summing %v, want %d summing %v", l, gc, gs, wc, ws)
+		}
+	}
+}

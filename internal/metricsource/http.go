@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,13 +48,14 @@ func (c *HTTPConfig) defaults() error {
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return fmt.Errorf("URL: %w", err)
+		// url.Parse's error quotes the URL, credentials and all.
+		return fmt.Errorf("URL %s does not parse", RedactURL(c.URL))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("URL %q: scheme must be http or https", c.URL)
+		return fmt.Errorf("URL %q: scheme must be http or https", RedactURL(c.URL))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q: host is missing", c.URL)
+		return fmt.Errorf("URL %q: host is missing", RedactURL(c.URL))
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("timeout %s is negative", c.Timeout)
@@ -61,14 +63,51 @@ func (c *HTTPConfig) defaults() error {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	auths := 0
 	if c.BearerToken != "" {
-		for k := range c.Headers {
-			if http.CanonicalHeaderKey(k) == "Authorization" {
-				return errors.New("set either BearerToken or an Authorization header, not both")
-			}
+		auths++
+	}
+	if u.User != nil {
+		auths++
+	}
+	for k := range c.Headers {
+		if http.CanonicalHeaderKey(k) == "Authorization" {
+			auths++
 		}
 	}
+	if auths > 1 {
+		return errors.New("set one of BearerToken, an Authorization header or user:password in the URL, not several")
+	}
 	return nil
+}
+
+// RedactURL returns raw with its user information (user:password@)
+// replaced by REDACTED, for logs, errors and pages. A URL that does not
+// parse is not shown at all: where its secret is cannot be told.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(URL that does not parse, not shown)"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
+}
+
+// splitUserinfo removes user:password from raw and returns them as a
+// basic Authorization header value ("" without them). The address the
+// client knows then has no secret for its errors to quote.
+func splitUserinfo(raw string) (string, string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw, ""
+	}
+	pass, _ := u.User.Password()
+	req := http.Request{Header: http.Header{}}
+	req.SetBasicAuth(u.User.Username(), pass)
+	u.User = nil
+	return u.String(), req.Header.Get("Authorization")
 }
 
 // HTTP runs queries against a Prometheus HTTP API: Prometheus, Thanos,
@@ -97,9 +136,16 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if rt == nil {
 		rt = newTransport()
 	}
-	tr := newHeaderTransport(rt, cfg.Headers, cfg.BearerToken)
+	address, basic := splitUserinfo(cfg.URL)
+	headers := cfg.Headers
+	if basic != "" {
+		headers = make(map[string]string, len(cfg.Headers)+1)
+		maps.Copy(headers, cfg.Headers)
+		headers["Authorization"] = basic
+	}
+	tr := newHeaderTransport(rt, headers, cfg.BearerToken)
 	client.Transport = tr
-	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: client})
+	c, err := api.NewClient(api.Config{Address: address, Client: client})
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -173,19 +219,26 @@ func partial(query string, warnings v1.Warnings) error {
 	return fmt.Errorf("query %q: the source answered with warnings, so the data may be partial: %s", query, strings.Join(warnings, "; "))
 }
 
-// readyQuery is the cheapest query every backend answers. /-/ready is not
-// served by Mimir under its API prefix nor by VictoriaMetrics the same way,
-// so Ready asks the query API itself.
-const readyQuery = "vector(1)"
+// readyQuery is a cheap query every backend answers with one sample of
+// value 1. /-/ready is not served by Mimir under its API prefix nor by
+// VictoriaMetrics the same way, so Ready asks the query API itself. It
+// selects a series (that does not exist) rather than computing vector(1),
+// so that Thanos and Mimir fan it out to their stores and report one that
+// does not answer as a partial-response warning.
+const readyQuery = "absent(patchgate_readiness_probe_no_such_series)"
 
-// Ready runs vector(1) at the server's current time, bounded by the
-// configured timeout, and checks the answer.
+// Ready runs readyQuery at the server's current time, bounded by the
+// configured timeout, and checks the answer. A warning (partial data) is
+// not ready: the gate would answer only wait or no_go from such a source.
 func (h *HTTP) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	// A zero time leaves the evaluation time to the server's clock.
-	v, _, _, err := h.api.Query(ctx, readyQuery, time.Time{}, h.server)
+	v, warnings, _, err := h.api.Query(ctx, readyQuery, time.Time{}, h.server)
 	if err != nil {
+		return fmt.Errorf("ready: %w", err)
+	}
+	if err := partial(readyQuery, warnings); err != nil {
 		return fmt.Errorf("ready: %w", err)
 	}
 	vec, err := asVector(readyQuery, v)

@@ -372,7 +372,12 @@ func TestHTTPReady(t *testing.T) {
 	}{
 		{name: "ready", body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}`},
 		{name: "unavailable", status: http.StatusServiceUnavailable, body: `Service Unavailable`, err: "server error: 503"},
-		{name: "wrong answer", body: emptyVector, err: "want one sample of value 1"},
+		{name: "wrong answer", body: `{"status":"success","data":{"resultType":"vector","result":[]}}`, err: "want one sample of value 1"},
+		{
+			name: "partial data",
+			body: `{"status":"success","warnings":["No StoreAPIs matched for this query"],"data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}`,
+			err:  "data may be partial: No StoreAPIs matched",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -386,8 +391,8 @@ func TestHTTPReady(t *testing.T) {
 				t.Fatalf("Ready error = %v, want one containing %q", err, tt.err)
 			}
 			req := api.last(t)
-			if req.path != "/prometheus/api/v1/query" || req.form.Get("query") != "vector(1)" || req.form.Has("time") {
-				t.Errorf("Ready sent %s %v, want vector(1) at the server's time", req.path, req.form)
+			if req.path != "/prometheus/api/v1/query" || req.form.Get("query") != readyQuery || req.form.Has("time") {
+				t.Errorf("Ready sent %s %v, want %s at the server's time", req.path, req.form, readyQuery)
 			}
 		})
 	}
@@ -419,7 +424,7 @@ func TestNewHTTPInvalid(t *testing.T) {
 		{
 			name: "two authorizations",
 			cfg:  HTTPConfig{URL: "http://p:9090", BearerToken: "a", Headers: map[string]string{"authorization": "Basic x"}},
-			err:  "either BearerToken or an Authorization header",
+			err:  "one of BearerToken, an Authorization header or user:password in the URL, not several",
 		},
 	}
 	for _, tt := range tests {
@@ -460,6 +465,61 @@ func TestServerTimeout(t *testing.T) {
 		}
 		if _, err := model.ParseDuration(got); err != nil {
 			t.Errorf("serverTimeout(%s) = %s does not parse as a Prometheus duration: %v", tt.in, got, err)
+		}
+	}
+}
+
+// Credentials in the source URL are sent as basic auth and never appear in
+// an error, whatever fails.
+func TestHTTPURLCredentials(t *testing.T) {
+	api := &fakeAPI{status: http.StatusOK, body: vectorBody}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	u.User = url.UserPassword("alice", "s3cret-pw")
+	h, err := NewHTTP(HTTPConfig{URL: u.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Query(context.Background(), "up", time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	user, pass, ok := (&http.Request{Header: api.last(t).header}).BasicAuth()
+	if !ok || user != "alice" || pass != "s3cret-pw" {
+		t.Fatalf("basic auth = %q %q %v, want alice's", user, pass, ok)
+	}
+
+	srv.Close() // unreachable now
+	for name, err := range map[string]error{
+		"query": func() error { _, err := h.Query(context.Background(), "up", time.Unix(1, 0)); return err }(),
+		"ready": h.Ready(context.Background()),
+	} {
+		if err == nil {
+			t.Fatalf("%s of a closed server succeeded", name)
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") || strings.Contains(err.Error(), "alice") {
+			t.Errorf("%s error shows the credentials: %v", name, err)
+		}
+	}
+	_, err = NewHTTP(HTTPConfig{URL: "ftp://alice:s3cret-pw@p:9090"})
+	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("invalid URL error = %v, want one without the password", err)
+	}
+	_, err = NewHTTP(HTTPConfig{URL: "http://alice:s3cret-pw@p:9090", BearerToken: "t"})
+	if err == nil || !strings.Contains(err.Error(), "not several") {
+		t.Errorf("URL credentials and a bearer token: %v, want an error", err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://prometheus:9090":                    "http://prometheus:9090",
+		"https://alice:s3cret@thanos:10902/api?x=1": "https://REDACTED@thanos:10902/api?x=1",
+		"http://token@mimir/prometheus":             "http://REDACTED@mimir/prometheus",
+		"http://alice:s3cret@host:port:bad":         "(URL that does not parse, not shown)",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

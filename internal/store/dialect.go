@@ -218,4 +218,11 @@ var tables = []string{
 			granted_at TEXT    NOT NULL DEFAULT '',
 			PRIMARY KEY (service, patch_id, cluster)
 		){strict}`,
+	// readiness holds the row Ping rewrites to prove the store can write
+	// (sql.go). Nothing else reads it.
+	`CREATE TABLE IF NOT EXISTS readiness (
+			id        TEXT    NOT NULL PRIMARY KEY,
+			probed_at TEXT    NOT NULL,
+			pad       {blob} NOT NULL
+		){strict}`,
 }

@@ -80,7 +80,7 @@ const eventColumns = "seq, id, patch_id, type, time, received_at, service, clust
 func (s *sqlStore) AppendEvent(ctx context.Context, e Event) (Event, bool, error) {
 	stored, created, err := s.appendEvent(ctx, e)
 	if err != nil {
-		return Event{}, false, fmt.Errorf("store: append event for patch %q: %w", e.PatchID, err)
+		return Event{}, false, unavailable(fmt.Errorf("store: append event for patch %q: %w", e.PatchID, err))
 	}
 	return stored, created, nil
 }
@@ -88,11 +88,11 @@ func (s *sqlStore) AppendEvent(ctx context.Context, e Event) (Event, bool, error
 func (s *sqlStore) appendEvent(ctx context.Context, e Event) (Event, bool, error) {
 	switch {
 	case e.PatchID == "":
-		return Event{}, false, errors.New("empty patch id")
+		return Event{}, false, invalid("empty patch id")
 	case e.IdempotencyKey == "":
-		return Event{}, false, errors.New("empty idempotency key")
+		return Event{}, false, invalid("empty idempotency key")
 	case e.Type == "":
-		return Event{}, false, errors.New("empty type")
+		return Event{}, false, invalid("empty type")
 	}
 	if e.ID == "" {
 		id, err := uuid.NewV7()

@@ -44,7 +44,7 @@ func (s *sqlStore) CreateFreeze(ctx context.Context, f Freeze) (Freeze, error) {
 		[]string{"service", "starts_at", "ends_at", "reason", "actor", "created_at"},
 		f.Service, formatTime(f.StartsAt), formatTime(f.EndsAt), f.Reason, f.Actor, formatTime(f.CreatedAt))
 	if err != nil {
-		return Freeze{}, fmt.Errorf("store: create freeze: %w", err)
+		return Freeze{}, unavailable(fmt.Errorf("store: create freeze: %w", err))
 	}
 	return f, nil
 }

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,6 +54,108 @@ func Open(ctx context.Context, driver, dsn string) (Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
 	}
 	return s, nil
+}
+
+// OpenReadOnly opens an existing store to read it (audit verify): it never
+// creates a database, a file or a table, and never migrates. A missing
+// SQLite file or a database without patchgate's tables is an error saying
+// so. SQLite is opened with mode=ro; PostgreSQL sessions are read-only
+// (default_transaction_read_only).
+func OpenReadOnly(ctx context.Context, driver, dsn string) (Store, error) {
+	if dsn == "" {
+		return nil, errors.New("store: open: empty DSN")
+	}
+	var d *dialect
+	switch driver {
+	case "", "sqlite":
+		d = sqliteDialect
+		ro, err := sqliteReadOnlyDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite read-only: %w", err)
+		}
+		dsn = ro
+	case "postgres", "postgresql", "pgx":
+		d = postgresDialect
+		dsn = postgresReadOnlyDSN(dsn)
+	default:
+		return nil, fmt.Errorf("store: open: unknown driver %q (want sqlite or postgres)", driver)
+	}
+	db, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s read-only: %w", d.name, err)
+	}
+	s := &sqlStore{db: db, dialect: d, appending: make(chan struct{}, 1)}
+	err = hasDecisions(ctx, db)
+	if err != nil && d == sqliteDialect && strings.Contains(err.Error(), "readonly") {
+		// A WAL database in a folder we may not write (a backup copy):
+		// SQLite cannot create the -shm file beside it. Nothing else
+		// writes such a copy, so it may be read as immutable.
+		db.Close()
+		if db, err = sql.Open(d.driver, dsn+"&immutable=1"); err != nil {
+			return nil, fmt.Errorf("store: open %s read-only: %w", d.name, err)
+		}
+		s.db = db
+		err = hasDecisions(ctx, db)
+	}
+	if err != nil {
+		db.Close()
+		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "does not exist") {
+			return nil, fmt.Errorf("store: open %s read-only: no decisions table: not a patchgate store (%w)", d.name, err)
+		}
+		return nil, fmt.Errorf("store: open %s read-only: %w", d.name, unavailable(err))
+	}
+	return s, nil
+}
+
+func hasDecisions(ctx context.Context, db *sql.DB) error {
+	var n int64
+	return db.QueryRowContext(ctx, "SELECT count(*) FROM decisions").Scan(&n)
+}
+
+// sqliteReadOnlyDSN turns a file path or "file:" URI into a read-only URI,
+// after checking that the file exists (SQLite would create it otherwise,
+// even asked for mode=ro, when the URI is not honoured).
+func sqliteReadOnlyDSN(dsn string) (string, error) {
+	path, query, _ := strings.Cut(dsn, "?")
+	if rest, ok := strings.CutPrefix(path, "file:"); ok {
+		p, err := url.PathUnescape(rest)
+		if err != nil {
+			return "", fmt.Errorf("%q: %w", dsn, err)
+		}
+		path = p
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s does not exist (give the path of an existing store)", abs)
+		}
+		return "", err
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", dsn, err)
+	}
+	q.Set("mode", "ro")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_query_only", "1")
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
+	return u.String(), nil
+}
+
+// postgresReadOnlyDSN makes every session of dsn read-only: pgx sends
+// unknown connection parameters to the server as run-time settings.
+func postgresReadOnlyDSN(dsn string) string {
+	const param = "default_transaction_read_only=on"
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if strings.Contains(dsn, "?") {
+			return dsn + "&" + param
+		}
+		return dsn + "?" + param
+	}
+	return dsn + " " + param
 }
 
 func sqliteDSN(dsn string) string {

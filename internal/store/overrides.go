@@ -59,7 +59,7 @@ func (s *sqlStore) CreateOverride(ctx context.Context, o Override) (Override, er
 		[]string{"service", "patch_id", "stage", "verdict", "reason", "actor", "created_at", "expires_at"},
 		o.Service, o.PatchID, o.Stage, o.Verdict, o.Reason, o.Actor, formatTime(o.CreatedAt), formatTime(o.ExpiresAt))
 	if err != nil {
-		return Override{}, fmt.Errorf("store: create override: %w", err)
+		return Override{}, unavailable(fmt.Errorf("store: create override: %w", err))
 	}
 	return o, nil
 }

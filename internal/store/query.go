@@ -16,19 +16,19 @@ import (
 func queryAll[T any](ctx context.Context, s *sqlStore, what, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
 	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
+		return nil, unavailable(fmt.Errorf("store: %s: %w", what, err))
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: %s: %w", what, err)
+			return nil, unavailable(fmt.Errorf("store: %s: %w", what, err))
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
+		return nil, unavailable(fmt.Errorf("store: %s: %w", what, err))
 	}
 	return out, nil
 }
@@ -91,14 +91,14 @@ func deleteControl[T any](ctx context.Context, s *sqlStore, t controlTable, id, 
 		UPDATE `+t.name+` SET deleted_at = ?, deleted_by = ?, delete_reason = ?
 		WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)
 	if err != nil {
-		return zero, fmt.Errorf("store: delete %s %q: %w", t.name, id, err)
+		return zero, unavailable(fmt.Errorf("store: delete %s %q: %w", t.name, id, err))
 	}
 	v, err := scan(s.db.QueryRowContext(ctx, s.dialect.rebind("SELECT "+t.columns+" FROM "+t.name+" WHERE id = ?"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return zero, fmt.Errorf("store: delete %s %q: %w", t.name, id, err)
+		return zero, unavailable(fmt.Errorf("store: delete %s %q: %w", t.name, id, err))
 	}
 	return v, nil
 }

@@ -48,7 +48,7 @@ const slotColumns = "service, patch_id, cluster, hosts, queued_at, last_ask, gra
 func (s *sqlStore) Admit(ctx context.Context, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error) {
 	own, err := s.admit(ctx, key, hosts, now, since, decide)
 	if err != nil {
-		return Slot{}, fmt.Errorf("store: admit %v: %w", key, err)
+		return Slot{}, unavailable(fmt.Errorf("store: admit %v: %w", key, err))
 	}
 	return own, nil
 }
@@ -156,19 +156,19 @@ func (s *sqlStore) admit(ctx context.Context, key SlotKey, hosts int, now, since
 func (s *sqlStore) ListSlots(ctx context.Context) ([]Slot, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+slotColumns+" FROM rollout_slots ORDER BY queued_at, service, patch_id, cluster")
 	if err != nil {
-		return nil, fmt.Errorf("store: list slots: %w", err)
+		return nil, unavailable(fmt.Errorf("store: list slots: %w", err))
 	}
 	defer rows.Close()
 	var out []Slot
 	for rows.Next() {
 		sl, err := scanSlot(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: list slots: %w", err)
+			return nil, unavailable(fmt.Errorf("store: list slots: %w", err))
 		}
 		out = append(out, sl)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list slots: %w", err)
+		return nil, unavailable(fmt.Errorf("store: list slots: %w", err))
 	}
 	return out, nil
 }

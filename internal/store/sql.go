@@ -29,14 +29,14 @@ const decisionColumns = "seq, id, service, patch_id, stage, attempt, verdict, ev
 func (s *sqlStore) AppendDecision(ctx context.Context, d Decision) (Decision, error) {
 	d, err := s.appendDecision(ctx, d)
 	if err != nil {
-		return Decision{}, fmt.Errorf("store: append decision %q: %w", d.ID, err)
+		return Decision{}, unavailable(fmt.Errorf("store: append decision %q: %w", d.ID, err))
 	}
 	return d, nil
 }
 
 func (s *sqlStore) appendDecision(ctx context.Context, d Decision) (Decision, error) {
 	if d.ID == "" {
-		return d, errors.New("empty id")
+		return d, invalid("empty id")
 	}
 	select {
 	case s.appending <- struct{}{}:
@@ -100,7 +100,7 @@ func (s *sqlStore) decisionWhere(ctx context.Context, column, value string) (Dec
 		err = ErrNotFound
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("store: get decision by %s %q: %w", column, value, err)
+		return Decision{}, unavailable(fmt.Errorf("store: get decision by %s %q: %w", column, value, err))
 	}
 	return d, nil
 }
@@ -148,29 +148,29 @@ func (s *sqlStore) EnsureAttempt(ctx context.Context, a Attempt) (Attempt, error
 		a.Service, a.PatchID, a.Stage, a.Attempt,
 		formatTime(a.Start), a.StartSource, formatTime(a.FirstAsk))
 	if err != nil {
-		return Attempt{}, fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err)
+		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
 	}
 	stored, err := s.getAttempt(ctx, a.AttemptKey)
 	if err != nil {
-		return Attempt{}, fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err)
+		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
 	}
 	return stored, nil
 }
 
 func (s *sqlStore) SetOutcome(ctx context.Context, k AttemptKey, outcome string, look int) (Attempt, error) {
 	if outcome == "" {
-		return Attempt{}, fmt.Errorf("store: set outcome %v: empty outcome", k)
+		return Attempt{}, fmt.Errorf("store: set outcome %v: %w", k, invalid("empty outcome"))
 	}
 	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
 		UPDATE stage_attempts SET outcome = ?, outcome_look = ?
 		WHERE service = ? AND patch_id = ? AND stage = ? AND attempt = ? AND outcome = ''`),
 		outcome, look, k.Service, k.PatchID, k.Stage, k.Attempt)
 	if err != nil {
-		return Attempt{}, fmt.Errorf("store: set outcome %v: %w", k, err)
+		return Attempt{}, unavailable(fmt.Errorf("store: set outcome %v: %w", k, err))
 	}
 	a, err := s.getAttempt(ctx, k)
 	if err != nil {
-		return Attempt{}, fmt.Errorf("store: set outcome %v: %w", k, err)
+		return Attempt{}, unavailable(fmt.Errorf("store: set outcome %v: %w", k, err))
 	}
 	return a, nil
 }
@@ -198,9 +198,22 @@ func (s *sqlStore) getAttempt(ctx context.Context, k AttemptKey) (Attempt, error
 	return a, nil
 }
 
+// probePad is what Ping writes beside the time: about a decision's size,
+// more than a page, so a database that cannot grow (disk full, quota)
+// fails the probe as it would fail an append.
+var probePad = make([]byte, 4096)
+
+// Ping proves the store can write: one small transaction, committed like
+// any write, that rewrites the row of the readiness table. A disk that is
+// full, a database that is read-only (a PostgreSQL standby after a
+// failover) or locked past the busy timeout fails it with ErrUnavailable.
 func (s *sqlStore) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping: %w", err)
+	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
+		INSERT INTO readiness (id, probed_at, pad) VALUES ('probe', ?, ?)
+		ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, pad = excluded.pad`),
+		formatTime(time.Now()), probePad)
+	if err != nil {
+		return unavailable(fmt.Errorf("store: write probe: %w", err))
 	}
 	return nil
 }

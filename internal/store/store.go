@@ -116,6 +116,9 @@ type Store interface {
 	Admit(ctx context.Context, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error)
 	ListSlots(ctx context.Context) ([]Slot, error)
 
+	// Ping returns nil when the store can write (a small synced
+	// transaction on a table of its own), else an error wrapping
+	// ErrUnavailable.
 	Ping(ctx context.Context) error
 	Close() error
 }

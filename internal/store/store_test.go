@@ -51,6 +51,7 @@ func testStore(t *testing.T, nb newBackend) {
 		{"Overrides", testOverrides},
 		{"Freezes", testFreezes},
 		{"Admit", testAdmit},
+		{"ReadOnly", testReadOnly},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, nb)
@@ -608,5 +609,41 @@ func TestOpenErrors(t *testing.T) {
 			s.Close()
 			t.Errorf("Open(%q, %q) succeeded", tc.driver, tc.dsn)
 		}
+	}
+}
+
+// testReadOnly: OpenReadOnly creates nothing, verifies what is there, and
+// can write nothing (its Ping, the readiness probe, fails as a standby's
+// or a full disk's would).
+func testReadOnly(t *testing.T, nb newBackend) {
+	b := nb(t)
+	if s, err := OpenReadOnly(t.Context(), b.driver, b.dsn); err == nil {
+		s.Close()
+		t.Fatal("OpenReadOnly of an empty database succeeded")
+	} else if !strings.Contains(err.Error(), "does not exist") && !strings.Contains(err.Error(), "no decisions table") {
+		t.Fatalf("OpenReadOnly of an empty database: %v", err)
+	}
+	w := b.open(t)
+	appendN(t, w, 3)
+	if err := w.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping of the writable store: %v", err)
+	}
+	r, err := OpenReadOnly(t.Context(), b.driver, b.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res, err := r.Verify(t.Context())
+	if err != nil || !res.OK || res.Rows != 3 {
+		t.Fatalf("Verify read-only = %+v, %v; want OK with 3 rows", res, err)
+	}
+	if err := r.Ping(t.Context()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping of the read-only store = %v, want ErrUnavailable", err)
+	}
+	if _, err := r.AppendDecision(t.Context(), decision(4, "checkout", "p1", "canary", "go")); err == nil {
+		t.Error("the read-only store appended a decision")
+	}
+	if res, err := w.Verify(t.Context()); err != nil || res.Rows != 3 {
+		t.Errorf("after the read-only store: %+v %v, want 3 rows", res, err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 func (s *sqlStore) Verify(ctx context.Context) (VerifyResult, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+decisionColumns+" FROM decisions ORDER BY seq")
 	if err != nil {
-		return VerifyResult{}, fmt.Errorf("store: verify: %w", err)
+		return VerifyResult{}, unavailable(fmt.Errorf("store: verify: %w", err))
 	}
 	defer rows.Close()
 
@@ -22,7 +22,7 @@ func (s *sqlStore) Verify(ctx context.Context) (VerifyResult, error) {
 	for rows.Next() {
 		d, evaluatedAt, err := scanRawDecision(rows)
 		if err != nil {
-			return VerifyResult{}, fmt.Errorf("store: verify: %w", err)
+			return VerifyResult{}, unavailable(fmt.Errorf("store: verify: %w", err))
 		}
 		res.Rows++
 		if res.OK {
@@ -33,7 +33,7 @@ func (s *sqlStore) Verify(ctx context.Context) (VerifyResult, error) {
 		prev = d
 	}
 	if err := rows.Err(); err != nil {
-		return VerifyResult{}, fmt.Errorf("store: verify: %w", err)
+		return VerifyResult{}, unavailable(fmt.Errorf("store: verify: %w", err))
 	}
 	res.Head = prev.Hash
 	return res, nil
