@@ -3,7 +3,6 @@ package gate
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -93,14 +92,10 @@ func (c alertsCheck) run(ctx context.Context, l *look) CheckResult {
 // service: patching has cost the service too much already, and only
 // critical patches may go on.
 func (c alertsCheck) pause(ctx context.Context, l *look, r CheckResult) CheckResult {
-	quoted := make([]string, len(c.cfg.PauseNonCritical))
-	for i, n := range c.cfg.PauseNonCritical {
-		quoted[i] = regexp.QuoteMeta(n)
-	}
 	q, err := slo.Selector("ALERTS", []*labels.Matcher{
 		labels.MustNewMatcher(labels.MatchEqual, "alertstate", "firing"),
 		labels.MustNewMatcher(labels.MatchEqual, c.cfg.ServiceLabel, l.service.Name),
-		labels.MustNewMatcher(labels.MatchRegexp, "alertname", strings.Join(quoted, "|")),
+		slo.AnyOf("alertname", c.cfg.PauseNonCritical...),
 	})
 	if err != nil {
 		return sourceError(c.name(), err, r.Queries...)

@@ -6,10 +6,10 @@ import (
 	"math"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/patchgate/patchgate/internal/numfmt"
 )
 
 // check is one thing the gate verifies: a metric check (error delta,
@@ -132,22 +132,8 @@ func dropNonFinite(results []CheckResult) {
 
 // num prints a count with thousands separators, or a ratio compactly.
 func num(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		s := strconv.FormatInt(int64(math.Abs(v)), 10)
-		var b strings.Builder
-		if v < 0 {
-			b.WriteByte('-')
-		}
-		for i, c := range s {
-			if i > 0 && (len(s)-i)%3 == 0 {
-				b.WriteByte(',')
-			}
-			b.WriteRune(c)
-		}
-		return b.String()
-	}
-	if math.Abs(v) >= 100 {
-		return num(math.Round(v))
+	if v == math.Trunc(v) || math.Abs(v) >= 100 {
+		return numfmt.Grouped(v, 0)
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/internal/testbed"
 )
 
 const testPolicy = `
@@ -58,40 +59,18 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Close() })
-	st, err := store.Open(context.Background(), "sqlite", t.TempDir()+"/gate.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &fixture{src: src, store: st}
+	return &fixture{src: testbed.Source(t), store: testbed.Store(t)}
 }
 
+// write appends the arms' request counters (testbed.Requests).
 func (f *fixture) write(t testing.TB, arms ...arm) {
 	t.Helper()
-	var samples []metricsource.Sample
-	for _, a := range arms {
-		var ok, bad float64
-		for ts := t0.Add(time.Duration(a.from) * time.Minute); !ts.After(t0.Add(time.Duration(a.to) * time.Minute)); ts = ts.Add(15 * time.Second) {
-			ok += a.rps * 15 * (1 - a.p)
-			bad += a.rps * 15 * a.p
-			vOK, vBad := ok, bad
-			if a.nan {
-				vOK, vBad = math.NaN(), math.NaN()
-			}
-			for code, v := range map[string]float64{"200": vOK, "500": vBad} {
-				samples = append(samples, metricsource.Sample{
-					Labels: map[string]string{"__name__": "http_requests_total", "service": "checkout", "track": a.track, "code": code},
-					T:      ts, V: v,
-				})
-			}
-		}
+	traffic := make([]testbed.Traffic, len(arms))
+	for i, a := range arms {
+		traffic[i] = testbed.Traffic{Service: "checkout", Track: a.track, RPS: a.rps, ErrorRatio: a.p,
+			From: t0.Add(time.Duration(a.from) * time.Minute), To: t0.Add(time.Duration(a.to) * time.Minute), NaN: a.nan}
 	}
-	if err := f.src.Append(context.Background(), samples); err != nil {
+	if err := f.src.Append(context.Background(), testbed.Requests(traffic...)); err != nil {
 		t.Fatal(err)
 	}
 }
