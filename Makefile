@@ -1,14 +1,23 @@
 GO ?= go
 BIN := bin/patchgate
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: demo test build lint bench bench-quality bench-rules fuzz clean
+.PHONY: demo test build image lint bench bench-quality bench-rules fuzz clean
 
 ## demo: build and run the demo (embedded Prometheus engine, SQLite, simulated fleet)
 demo: build
 	./$(BIN) demo $(ARGS)
 
 build:
-	$(GO) build -o $(BIN) ./cmd/patchgate
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/patchgate
+
+## image: the OCI image archive bin/patchgate-image.tar, no Docker needed (cmd/mkimage; docs/deploy.md):
+## a static binary, user 65532, CA certificates from this machine, entrypoint patchgate serve
+image:
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/patchgate-linux ./cmd/patchgate
+	$(GO) run ./cmd/mkimage --binary bin/patchgate-linux --version $(VERSION) --revision $(REVISION) --out bin/patchgate-image.tar
 
 ## test: every test, against real servers where the machine has them
 test:
