@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: demo test build image lint bench bench-quality bench-rules fuzz clean
+.PHONY: demo test build image chart manifests lint bench bench-quality bench-rules fuzz clean
 
 ## demo: build and run the demo (embedded Prometheus engine, SQLite, simulated fleet)
 demo: build
@@ -23,6 +23,14 @@ image:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+## chart: after a change to the chart or to what generate writes, refresh the chart's rule files
+## (generate rules|alerts --format prometheus over the chart's config), the golden render and the plain
+## manifests deploy/kubernetes/ (the default render); go test ./deploy checks all three (docs/deploy.md)
+chart:
+	$(GO) test -count=1 -run TestChartRules ./deploy -update
+	$(GO) test -count=1 -run TestRender ./deploy -update
+manifests: chart
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
