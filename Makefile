@@ -1,19 +1,36 @@
 GO ?= go
 BIN := bin/patchgate
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: demo test build lint bench bench-quality bench-rules fuzz clean
+.PHONY: demo test build image chart manifests lint bench bench-quality bench-rules fuzz clean
 
 ## demo: build and run the demo (embedded Prometheus engine, SQLite, simulated fleet)
 demo: build
 	./$(BIN) demo $(ARGS)
 
 build:
-	$(GO) build -o $(BIN) ./cmd/patchgate
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/patchgate
+
+## image: the OCI image archive bin/patchgate-image.tar, no Docker needed (cmd/mkimage; docs/deploy.md):
+## a static binary, user 65532, CA certificates from this machine, entrypoint patchgate serve
+image:
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/patchgate-linux ./cmd/patchgate
+	$(GO) run ./cmd/mkimage --binary bin/patchgate-linux --version $(VERSION) --revision $(REVISION) --out bin/patchgate-image.tar
 
 ## test: every test, against real servers where the machine has them
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+## chart: after a change to the chart or to what generate writes, refresh the chart's rule files
+## (generate rules|alerts --format prometheus over the chart's config), the golden render and the plain
+## manifests deploy/kubernetes/ (the default render); go test ./deploy checks all three (docs/deploy.md)
+chart:
+	$(GO) test -count=1 -run TestChartRules ./deploy -update
+	$(GO) test -count=1 -run TestRender ./deploy -update
+manifests: chart
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

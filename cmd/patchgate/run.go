@@ -25,12 +25,13 @@ Usage:
   patchgate serve --config patchgate.yaml [--insecure-no-auth]
   patchgate demo [--serve] [--listen 127.0.0.1:8080] [--speed 1.5]
   patchgate check --server URL --service S --patch P --stage X [--token T] [--wait 30m] [--output json]
-  patchgate config validate FILE
+  patchgate config validate [--offline] FILE
   patchgate audit verify --config patchgate.yaml
   patchgate report --config patchgate.yaml --out FILE [--format html|csv|json] [--period 30d]
   patchgate backtest --config patchgate.yaml (--stages STAGES.csv | --from T [--to T]) --out DIR [--compare OTHER.yaml]
   patchgate generate rules|alerts|alertmanager|dashboards|integrations --config patchgate.yaml --out DIR
   patchgate publish --config patchgate.yaml [--grafana-url URL]   # token from GRAFANA_TOKEN or grafana.token_env
+  patchgate --version
 
 Run "patchgate COMMAND -h" for a command's flags.
 `
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "check":
 		code, err = runCheck(ctx, rest, stdout, stderr)
 	case "config":
-		code, err = runConfig(rest, stdout, stderr)
+		code, err = runConfig(ctx, rest, stdout, stderr)
 	case "audit":
 		code, err = runAudit(ctx, rest, stdout, stderr)
 	case "generate":
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runReport(ctx, rest, stdout, stderr)
 	case "backtest":
 		code, err = runBacktest(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		printVersion(stdout)
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

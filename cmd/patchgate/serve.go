@@ -48,12 +48,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *noAuth {
 		fmt.Fprintln(stdout, "WARNING: --insecure-no-auth: anyone who can reach this port can ask the gate")
 	}
-	return serveHTTP(ctx, ln, a.server.Handler(), stdout)
+	return serveHTTP(ctx, ln, a.server.Handler(), stdout, serveTimeouts(time.Duration(cfg.Source.Timeout)))
+}
+
+// httpTimeouts bound every connection, so that a client that trickles its
+// headers or body, never reads the answer, or idles is cut instead of
+// holding a connection and a goroutine.
+type httpTimeouts struct {
+	header time.Duration // to read the request line and headers
+	read   time.Duration // to read the whole request, body included
+	write  time.Duration // from the end of the headers to the end of the answer
+	idle   time.Duration // between requests on a kept-alive connection
+}
+
+// serveTimeouts leaves a decision (and the report's range queries) room
+// for several queries of the source's timeout before the write is cut.
+func serveTimeouts(sourceTimeout time.Duration) httpTimeouts {
+	return httpTimeouts{
+		header: 10 * time.Second,
+		read:   30 * time.Second,
+		write:  max(2*time.Minute, 4*sourceTimeout),
+		idle:   2 * time.Minute,
+	}
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer, t httpTimeouts) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: t.header, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
