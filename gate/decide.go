@@ -25,11 +25,6 @@ func rank(v CheckVerdict) int {
 	}
 }
 
-// verdictOf is the gate's answer for the worst check verdict.
-func verdictOf(rank int) Verdict {
-	return [...]Verdict{Go, Wait, NoGo}[rank]
-}
-
 // rules are what decide needs besides the check results: whether the
 // stage's looks are used up, what its policy answers then, and the
 // override in force, if any.
