@@ -35,6 +35,10 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 		c.BurnRate = override(c.BurnRate, st.BurnRate)
 		c.Alerts = override(c.Alerts, st.Alerts)
 		c.Freshness = override(c.Freshness, st.Freshness)
+		c.LatencyDelta = override(c.LatencyDelta, st.LatencyDelta)
+		if st.PromQL != nil {
+			c.PromQL = st.PromQL
+		}
 		for _, name := range stage.Disable {
 			switch name {
 			case "error_delta":
@@ -47,6 +51,10 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 				c.Alerts = nil
 			case "freshness":
 				c.Freshness = nil
+			case "latency_delta":
+				c.LatencyDelta = nil
+			case "promql":
+				c.PromQL = nil
 			}
 		}
 	}
@@ -58,6 +66,8 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 	}
 	c.Alerts = clone(c.Alerts)
 	c.Freshness = clone(c.Freshness)
+	c.LatencyDelta = clone(c.LatencyDelta)
+	c.PromQL = slices.Clone(c.PromQL)
 	return c
 }
 
