@@ -102,7 +102,7 @@ func TestLatencyDelta(t *testing.T) {
 		},
 		{
 			name: "no histogram waits", threshold: "0.5",
-			at:   10, want: Inconclusive, missing: true,
+			at: 10, want: Inconclusive, missing: true,
 			sentence: []string{"no http_request_duration_seconds_bucket series for the canary", "native histograms are not supported yet"},
 		},
 		{
