@@ -55,6 +55,9 @@ func metricChecks(c config.Checks) []check {
 	if c.LatencyDelta != nil {
 		out = append(out, latencyDeltaCheck{cfg: *c.LatencyDelta, sequential: sequential})
 	}
+	for _, q := range c.PromQL {
+		out = append(out, promqlCheck{cfg: q})
+	}
 	if c.BurnRate != nil {
 		out = append(out, burnRateCheck{cfg: *c.BurnRate})
 	}
