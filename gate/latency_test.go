@@ -50,6 +50,12 @@ func healthyShares(slowAbove500ms float64) map[string]float64 {
 
 func (f *fixture) writeHistogram(t testing.TB, arms ...latencyArm) {
 	t.Helper()
+	if err := f.src.Append(context.Background(), histogramSamples(arms...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func histogramSamples(arms ...latencyArm) []metricsource.Sample {
 	var samples []metricsource.Sample
 	for _, a := range arms {
 		n := 0.0
@@ -63,9 +69,7 @@ func (f *fixture) writeHistogram(t testing.TB, arms ...latencyArm) {
 			}
 		}
 	}
-	if err := f.src.Append(context.Background(), samples); err != nil {
-		t.Fatal(err)
-	}
+	return samples
 }
 
 func TestLatencyDelta(t *testing.T) {

@@ -14,13 +14,17 @@ import (
 // minutes after t0, its value at each sample given by v(minutes after t0).
 func (f *fixture) writeSeries(t testing.TB, lbls map[string]string, from, to int, v func(m float64) float64) {
 	t.Helper()
+	if err := f.src.Append(context.Background(), seriesSamples(lbls, from, to, v)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func seriesSamples(lbls map[string]string, from, to int, v func(m float64) float64) []metricsource.Sample {
 	var samples []metricsource.Sample
 	for ts := t0.Add(time.Duration(from) * time.Minute); !ts.After(t0.Add(time.Duration(to) * time.Minute)); ts = ts.Add(15 * time.Second) {
 		samples = append(samples, metricsource.Sample{Labels: lbls, T: ts, V: v(ts.Sub(t0).Minutes())})
 	}
-	if err := f.src.Append(context.Background(), samples); err != nil {
-		t.Fatal(err)
-	}
+	return samples
 }
 
 func promqlPolicy(checks string) string {
