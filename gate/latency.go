@@ -210,10 +210,10 @@ func (c latencyDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	r.Details = latencyDetails(res, thr, arms, k, l)
 	window := fmt.Sprintf("%s–%s (%d minute(s), range queries step 1m)",
 		l.start.UTC().Format("15:04"), l.lookEnd(k).UTC().Format("15:04"), k)
-	arm := fmt.Sprintf("canary %s of %s requests slower than %s (%s), baseline %s of %s (%s), difference %+.3fpp; %s",
+	pcts := percentiles(arms, k, l)
+	arm := fmt.Sprintf("canary %s of %s requests slower than %s (%s), baseline %s of %s (%s), difference %+.3fpp",
 		num(res.CanaryErrors), num(res.CanaryTotal), num(thr), pct(res.CanaryRate),
-		num(res.BaselineErrors), num(res.BaselineTotal), pct(res.BaselineRate), res.DHat*100,
-		percentiles(arms, k, l))
+		num(res.BaselineErrors), num(res.BaselineTotal), pct(res.BaselineRate), res.DHat*100)
 	if len(leftOut) > 0 {
 		arm += fmt.Sprintf("; left out: %s", strings.Join(leftOut, ", "))
 	}
@@ -224,20 +224,20 @@ func (c latencyDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	switch {
 	case res.Outcome == stats.Regression:
 		r.Verdict = Fail
-		r.Sentence = fmt.Sprintf("latency regression beyond the %.2fpp margin established over %s: %s; %s", c.cfg.MarginPP, window, arm, rule)
+		r.Sentence = fmt.Sprintf("latency regression beyond the %.2fpp margin, %s; established over %s: %s; %s", c.cfg.MarginPP, pcts, window, arm, rule)
 	case res.Outcome == stats.NoRegression:
 		r.Verdict = Pass
-		r.Sentence = fmt.Sprintf("any rise of the slow share is within the %.2fpp margin over %s: %s; %s", c.cfg.MarginPP, window, arm, rule)
+		r.Sentence = fmt.Sprintf("any rise of the slow share is within the %.2fpp margin, %s; over %s: %s; %s", c.cfg.MarginPP, pcts, window, arm, rule)
 	case lastBroken != "":
 		r.missingData = true
-		r.Sentence = fmt.Sprintf("the latest minute's buckets cannot be used (%s), so this look waits; over %s: %s", lastBroken, window, arm)
+		r.Sentence = fmt.Sprintf("the latest minute's buckets cannot be used (%s), so this look waits; over %s: %s; %s", lastBroken, window, arm, pcts)
 	case res.Minutes == 0:
 		r.missingData = true
 		r.Sentence = fmt.Sprintf("no minute yet in which both canary and baseline served requests over %s: %s", window, arm)
 	case res.Outcome == stats.NotEnoughData:
-		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s", window, arm, strings.ReplaceAll(needed(res), "errors", "slow requests"))
+		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s; %s", window, arm, pcts, strings.ReplaceAll(needed(res), "errors", "slow requests"))
 	default:
-		r.Sentence = fmt.Sprintf("undecided over %s: %s; %s", window, arm, rule)
+		r.Sentence = fmt.Sprintf("undecided over %s: %s; %s; %s", window, arm, pcts, rule)
 	}
 	if k < l.k {
 		r.Sentence += fmt.Sprintf(" (decided at look %d; every look recomputes the earlier ones)", k)
@@ -278,18 +278,19 @@ var quantiles = []struct {
 	q    float64
 }{{"50", 0.5}, {"95", 0.95}, {"99", 0.99}}
 
-// percentiles writes both arms' p50/p95/p99 over looks 1..k.
+// percentiles writes both arms' p50/p95/p99 over looks 1..k, e.g.
+// "p50/p95/p99 canary 0.1/0.5/1 against baseline 0.1/0.447/0.5 (histogram_quantile over the window)".
 func percentiles(arms [2]armMinutes, k int, l *look) string {
-	var parts []string
+	var parts [2]string
 	for i, a := range arms {
 		b := a.window(l, k)
 		vs := make([]string, len(quantiles))
 		for j, q := range quantiles {
 			vs[j] = quantileText(bucketQuantile(q.q, b))
 		}
-		parts = append(parts, fmt.Sprintf("%s p50/p95/p99 %s", armName(i), strings.Join(vs, "/")))
+		parts[i] = strings.Join(vs, "/")
 	}
-	return strings.Join(parts, ", ") + " (as histogram_quantile over the window's buckets)"
+	return fmt.Sprintf("p50/p95/p99 canary %s against baseline %s (histogram_quantile over the window)", parts[0], parts[1])
 }
 
 func quantileText(v float64) string {

@@ -89,13 +89,13 @@ func TestLatencyDelta(t *testing.T) {
 			name: "healthy canary passes", threshold: "0.5",
 			arms: []latencyArm{{"canary", 40, healthyShares(0.01), -5, 10}, {"baseline", 40, healthyShares(0.01), -5, 10}},
 			at:   10, want: Pass,
-			sentence: []string{"within the 1.00pp margin", "canary p50/p95/p99", "baseline p50/p95/p99"},
+			sentence: []string{"within the 1.00pp margin, p50/p95/p99 canary ", " against baseline "},
 		},
 		{
 			name: "slow canary fails with both arms' percentiles", threshold: "0.5",
 			arms: []latencyArm{{"canary", 40, healthyShares(0.05), -5, 10}, {"baseline", 40, healthyShares(0.01), -5, 10}},
 			at:   10, want: Fail,
-			sentence: []string{"latency regression beyond the 1.00pp margin", "(5.000%)", "(1.000%)", "canary p50/p95/p99 0.1/0.5/1,", "baseline p50/p95/p99 0.1/0.447/0.5 ", "decided at look 3"},
+			sentence: []string{"latency regression beyond the 1.00pp margin", "(5.000%)", "(1.000%)", "p50/p95/p99 canary 0.1/0.5/1 against baseline 0.1/0.447/0.5 (histogram_quantile over the window)", "decided at look 3"},
 			counts:   [4]float64{3 * 2400, 3 * 120, 3 * 2400, 3 * 24},
 		},
 		{
