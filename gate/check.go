@@ -53,7 +53,7 @@ func metricChecks(c config.Checks) []check {
 		out = append(out, errorDeltaCheck{cfg: *c.ErrorDelta})
 	}
 	if c.LatencyDelta != nil {
-		out = append(out, latencyDeltaCheck{cfg: *c.LatencyDelta, sequential: sequential})
+		out = append(out, newLatencyDeltaCheck(*c.LatencyDelta, sequential))
 	}
 	for _, q := range c.PromQL {
 		out = append(out, promqlCheck{cfg: q})

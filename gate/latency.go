@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -33,6 +34,16 @@ type latencyDeltaCheck struct {
 	// sequential is the number of sequential checks on the stage that
 	// split the configured α (cfg.Alpha is already split).
 	sequential int
+	// sel is cfg.Selector, parsed once (selErr when it does not parse,
+	// which a validated configuration rules out).
+	sel    *slo.SelectorTemplate
+	selErr error
+}
+
+func newLatencyDeltaCheck(cfg config.LatencyDelta, sequential int) latencyDeltaCheck {
+	c := latencyDeltaCheck{cfg: cfg, sequential: sequential}
+	c.sel, c.selErr = slo.ParseSelector(cfg.Selector)
+	return c
 }
 
 func (latencyDeltaCheck) name() string { return "latency_delta" }
@@ -48,11 +59,10 @@ func (c latencyDeltaCheck) test(looks int) stats.Test {
 // bucketQueries returns the per-minute bucket queries of the canary and the
 // baseline: sum by (le) (increase(H_bucket{selector, track}[1m])).
 func (c latencyDeltaCheck) bucketQueries(l *look) ([]string, error) {
-	sel, err := slo.ParseSelector(c.cfg.Selector)
-	if err != nil {
-		return nil, err
+	if c.selErr != nil {
+		return nil, c.selErr
 	}
-	ms, err := selector(sel, "latency_delta", l.vars)
+	ms, err := selector(c.sel, "latency_delta", l.vars)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +150,12 @@ func (a armMinutes) minute(ts int64, threshold float64) (total, slow float64, wh
 
 func (c latencyDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	queries, err := c.bucketQueries(l)
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return noData(c.name(), fmt.Sprintf("the selector needs %s, which the request did not send", fe.Field))
+	}
 	if err != nil {
-		return sourceError(c.name(), err)
+		return noData(c.name(), fmt.Sprintf("the queries cannot be built: %v", err))
 	}
 	if l.k < 1 {
 		return noData(c.name(), "no completed minute of the stage yet", queries...)
