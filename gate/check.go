@@ -23,8 +23,26 @@ type check interface {
 
 // metricChecks returns the stage's metric checks in a fixed order. They
 // run once per look of a stage attempt.
+//
+// The sequential checks of a stage (error_delta, latency_delta) split α:
+// with m of them on, each runs at its configured α/m (Bonferroni), so the
+// stage's false no_go and false go stay at most α whichever check would
+// err (see gate/stats, "Several checks").
 func metricChecks(c config.Checks) []check {
 	var out []check
+	sequential := 0
+	if c.ErrorDelta != nil {
+		sequential++
+	}
+	if c.LatencyDelta != nil {
+		sequential++
+	}
+	if sequential > 1 {
+		ed, ld := *c.ErrorDelta, *c.LatencyDelta
+		ed.Alpha /= float64(sequential)
+		ld.Alpha /= float64(sequential)
+		c.ErrorDelta, c.LatencyDelta = &ed, &ld
+	}
 	if c.Freshness != nil {
 		out = append(out, freshnessCheck{cfg: *c.Freshness})
 	}
@@ -33,6 +51,12 @@ func metricChecks(c config.Checks) []check {
 	}
 	if c.ErrorDelta != nil {
 		out = append(out, errorDeltaCheck{cfg: *c.ErrorDelta})
+	}
+	if c.LatencyDelta != nil {
+		out = append(out, newLatencyDeltaCheck(*c.LatencyDelta, sequential))
+	}
+	for _, q := range c.PromQL {
+		out = append(out, promqlCheck{cfg: q})
 	}
 	if c.BurnRate != nil {
 		out = append(out, burnRateCheck{cfg: *c.BurnRate})

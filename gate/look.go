@@ -108,15 +108,14 @@ func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []strin
 	if k < 1 {
 		return nil, queries, nil
 	}
-	first, last := l.lookEnd(1), l.lookEnd(k)
+	mats, err := l.minuteRange(ctx, k, queries)
+	if err != nil {
+		return nil, queries, err
+	}
 	series := make([]map[int64]float64, len(queries))
-	errs := each(len(queries), func(i int) (err error) {
-		series[i], err = l.src.rangeOne(ctx, queries[i], first, last, time.Minute)
-		return err
-	})
-	for i, err := range errs {
-		if err != nil {
-			return nil, queries, &queryError{index: i, query: queries[i], err: err}
+	for i, mat := range mats {
+		if series[i], err = oneSeries(queries[i], mat); err != nil {
+			return nil, queries, &queryError{index: i, of: len(queries), query: queries[i], err: err}
 		}
 	}
 	out := make([]stats.Minute, 0, k)
@@ -142,17 +141,36 @@ func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []strin
 	return out, queries, nil
 }
 
+// minuteRange runs the queries as range queries with step 1m whose
+// points are the ends of looks 1..k (k ≥ 1), concurrently, and returns
+// their results in order. Each point is what an instant query at the end
+// of that look returns, so one range query recomputes every look so far.
+func (l *look) minuteRange(ctx context.Context, k int, queries []string) ([]model.Matrix, error) {
+	first, last := l.lookEnd(1), l.lookEnd(k)
+	mats := make([]model.Matrix, len(queries))
+	errs := each(len(queries), func(i int) (err error) {
+		mats[i], err = l.src.rangeQuery(ctx, queries[i], first, last, time.Minute)
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			return nil, &queryError{index: i, of: len(queries), query: queries[i], err: err}
+		}
+	}
+	return mats, nil
+}
+
 // queryError is a per-minute query that failed: index is its place among
-// the four (canary requests, canary errors, baseline requests, baseline
-// errors).
+// the of queries of a check (for error_delta: canary requests, canary
+// errors, baseline requests, baseline errors).
 type queryError struct {
-	index int
-	query string
-	err   error
+	index, of int
+	query     string
+	err       error
 }
 
 func (e *queryError) Error() string {
-	return fmt.Sprintf("query %d of 4 (%s): %v", e.index+1, e.query, e.err)
+	return fmt.Sprintf("query %d of %d (%s): %v", e.index+1, e.of, e.query, e.err)
 }
 
 func (e *queryError) Unwrap() error { return e.err }
@@ -203,6 +221,12 @@ func (m *memo) rangeOne(ctx context.Context, q string, start, end time.Time, ste
 	if err != nil {
 		return nil, err
 	}
+	return oneSeries(q, mat)
+}
+
+// oneSeries returns the samples of a range query's result that must hold
+// at most one series, by timestamp (ms).
+func oneSeries(q string, mat model.Matrix) (map[int64]float64, error) {
 	if len(mat) > 1 {
 		return nil, fmt.Errorf("%s returned %d series; SLI queries must aggregate to one series (wrap them in sum())", q, len(mat))
 	}

@@ -78,7 +78,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Services: []sim.ServiceSpec{
 			{Name: "checkout", HostsPerCluster: 30, RequestsPerSecond: 3000, ErrorRate: 0.005},
 			{Name: "payments", HostsPerCluster: 20, RequestsPerSecond: 2400, ErrorRate: 0.003},
-			{Name: "search", HostsPerCluster: 40, RequestsPerSecond: 1200, ErrorRate: 0.0005},
+			{Name: "search", HostsPerCluster: 40, RequestsPerSecond: 1200, ErrorRate: 0.0005,
+				Latency: &sim.Latency{Median: 0.08, P99: 0.2}},
 		},
 		Seed: 42,
 	}, time.Now().UTC().Truncate(time.Minute).Add(-2*time.Hour))
@@ -114,17 +115,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	plans := []sim.Plan{
 		{Service: "checkout", Patch: "openssl-3.0.15-CVE-2026-1234", ErrorRate: 0.005, Stages: stages},
 		{Service: "payments", Patch: "kernel-6.1.119", ErrorRate: 0.025, Stages: stages},
+		// Errors stay at 0.05%; the 99th percentile goes from 200ms to 600ms.
+		{Service: "search", Patch: "glibc-2.36-9", ErrorRate: 0.0005, LatencyP99: 0.6, Stages: stages},
 	}
-	fmt.Fprintf(stdout, "rolling out %s to checkout (healthy) and %s to payments (it raises errors from 0.3%% to 2.5%%)\n\n",
-		plans[0].Patch, plans[1].Patch)
+	fmt.Fprintf(stdout, "rolling out %s to checkout (healthy), %s to payments (it raises errors from 0.3%% to 2.5%%)\nand %s to search (errors flat, p99 latency from 200ms to 600ms)\n\n",
+		plans[0].Patch, plans[1].Patch, plans[2].Patch)
 	fleet.SetSeverity(plans[0].Patch, "critical")
 	fleet.SetSeverity(plans[1].Patch, "high")
+	fleet.SetSeverity(plans[2].Patch, "medium")
 	rollouts, err := sim.NewRollouts(ctx, fleet, plans...)
 	if err != nil {
 		return err
 	}
 	client := &server.Client{URL: url, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
-	log := &demoEvents{client: client, severity: map[string]string{plans[0].Patch: "critical", plans[1].Patch: "high"}}
+	log := &demoEvents{client: client, severity: map[string]string{plans[0].Patch: "critical", plans[1].Patch: "high", plans[2].Patch: "medium"}}
 	for _, p := range plans {
 		// The patches were found two days ago and tested since.
 		now := fleet.Now()

@@ -194,6 +194,12 @@ type Checks struct {
 	BurnRate   *BurnRate   `yaml:"burn_rate" json:"burn_rate,omitempty"`
 	Alerts     *Alerts     `yaml:"alerts" json:"alerts,omitempty"`
 	Freshness  *Freshness  `yaml:"freshness" json:"freshness,omitempty"`
+	// LatencyDelta compares the canary's share of slow requests with the
+	// baseline's (see latency.go).
+	LatencyDelta *LatencyDelta `yaml:"latency_delta" json:"latency_delta,omitempty"`
+	// PromQL are the user's own checks, each a query with a threshold (see
+	// promql_check.go). A stage that sets the list replaces the service's whole list.
+	PromQL []PromQLCheck `yaml:"promql" json:"promql,omitempty"`
 }
 
 // ErrorDelta compares the canary's error rate with the baseline's.

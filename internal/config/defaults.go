@@ -100,4 +100,10 @@ func (c *Checks) applyDefaults(path string, set func(path string) bool) {
 	if f := c.Freshness; f != nil && !set(path+".freshness.max_age") {
 		f.MaxAge = DefaultFreshnessMaxAge
 	}
+	if l := c.LatencyDelta; l != nil {
+		l.applyDefaults(path+".latency_delta", set)
+	}
+	for i := range c.PromQL {
+		c.PromQL[i].applyDefaults(fmt.Sprintf("%s.promql[%d]", path, i), set)
+	}
 }

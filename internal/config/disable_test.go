@@ -38,7 +38,7 @@ services:
 		t.Errorf("canary stage lost its checks: %+v", c)
 	}
 	_, err = Parse("d.yml", []byte(strings.Replace(base, "DISABLE", "latency", 1)))
-	want := `d.yml:17:32: services[0].stages[1].disable[0]: unknown check "latency"; checks are error_delta, min_traffic, burn_rate, alerts, freshness`
+	want := `d.yml:17:32: services[0].stages[1].disable[0]: unknown check "latency"; checks are error_delta, min_traffic, burn_rate, alerts, freshness, latency_delta, promql`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v\nwant  %s", err, want)
 	}

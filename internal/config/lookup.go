@@ -46,6 +46,10 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 		c.BurnRate = override(c.BurnRate, st.BurnRate)
 		c.Alerts = override(c.Alerts, st.Alerts)
 		c.Freshness = override(c.Freshness, st.Freshness)
+		c.LatencyDelta = override(c.LatencyDelta, st.LatencyDelta)
+		if st.PromQL != nil {
+			c.PromQL = st.PromQL
+		}
 		for _, name := range stage.Disable {
 			switch name {
 			case "error_delta":
@@ -58,6 +62,10 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 				c.Alerts = nil
 			case "freshness":
 				c.Freshness = nil
+			case "latency_delta":
+				c.LatencyDelta = nil
+			case "promql":
+				c.PromQL = nil
 			}
 		}
 	}
@@ -69,6 +77,8 @@ func (s *Service) EffectiveChecks(stage *Stage) Checks {
 	}
 	c.Alerts = clone(c.Alerts)
 	c.Freshness = clone(c.Freshness)
+	c.LatencyDelta = clone(c.LatencyDelta)
+	c.PromQL = slices.Clone(c.PromQL)
 	return c
 }
 

@@ -19,7 +19,7 @@ var (
 	onTimeouts        = []Verdict{VerdictNoGo, VerdictGo}
 	errorDeltaMethods = []Method{MethodPocock, MethodConfidenceSequence}
 	modes             = []Mode{ModeEnforce, ModeShadow}
-	checkNames        = []string{"error_delta", "min_traffic", "burn_rate", "alerts", "freshness"}
+	checkNames        = []string{"error_delta", "min_traffic", "burn_rate", "alerts", "freshness", "latency_delta", "promql"}
 )
 
 // Bounds of a stage's max_wait: the sequential test looks once a minute and
@@ -81,7 +81,7 @@ func validateSLI(s *Service, path string, p *collector) {
 	} {
 		if t.selector == "" {
 			if s.comparesTracks() {
-				p.addf(path+"."+t.field, "required when an error_delta or min_traffic check is on")
+				p.addf(path+"."+t.field, "required when a check compares canary with baseline (error_delta, min_traffic, latency_delta, promql with compare: baseline)")
 			}
 			continue
 		}
@@ -100,7 +100,10 @@ func validateSLI(s *Service, path string, p *collector) {
 // comparesTracks reports whether a check of s, at service level or in any
 // stage, compares the canary with the baseline.
 func (s *Service) comparesTracks() bool {
-	uses := func(c Checks) bool { return c.ErrorDelta != nil || c.MinTraffic != nil }
+	uses := func(c Checks) bool {
+		return c.ErrorDelta != nil || c.MinTraffic != nil || c.LatencyDelta != nil ||
+			slices.ContainsFunc(c.PromQL, func(q PromQLCheck) bool { return q.Compare != "" })
+	}
 	if uses(s.Checks) {
 		return true
 	}
@@ -157,6 +160,9 @@ func validateStages(stages []Stage, path string, p *collector) {
 
 func validateChecks(c *Checks, path string, p *collector) {
 	for _, name := range checkNames {
+		if name == "promql" {
+			continue
+		}
 		if p.doc.null(path + "." + name) {
 			p.addf(path+"."+name, "is empty, which leaves the check off: write `%s: {}` to turn it on with its defaults, or remove the line", name)
 		}
@@ -195,6 +201,10 @@ func validateChecks(c *Checks, path string, p *collector) {
 	if f := c.Freshness; f != nil && f.MaxAge <= 0 {
 		p.addf(path+".freshness.max_age", "must be greater than 0")
 	}
+	if l := c.LatencyDelta; l != nil {
+		validateLatencyDelta(l, path+".latency_delta", p)
+	}
+	validatePromQLChecks(c.PromQL, path+".promql", p)
 }
 
 func validateBurnRate(b *BurnRate, path string, p *collector) {

@@ -28,6 +28,9 @@ type ServiceSpec struct {
 	RequestsPerSecond float64
 	// ErrorRate is the unpatched error ratio.
 	ErrorRate float64
+	// Latency, when set, is the unpatched request duration; the service
+	// then writes http_request_duration_seconds_bucket (latency.go).
+	Latency *Latency
 }
 
 // Config describes the fleet.
@@ -47,7 +50,8 @@ type Fleet struct {
 	hosts     []*host
 	byService map[string][]*host
 	rollouts  map[string]*rollout
-	inventory inventory // the fleet input series (inventory.go)
+	inventory inventory          // the fleet input series (inventory.go)
+	patchP99  map[string]float64 // a patch's 99th percentile latency (latency.go)
 }
 
 type host struct {
@@ -57,6 +61,8 @@ type host struct {
 	patch                  string
 	patchErrors            float64
 	requests, errors       float64 // counters
+	latency                *Latency
+	buckets                []float64 // cumulative bucket counters, LatencyBuckets then +Inf
 }
 
 type rollout struct {
@@ -84,6 +90,9 @@ func New(cfg Config, start time.Time) (*Fleet, error) {
 		if s.HostsPerCluster <= 0 {
 			return nil, fmt.Errorf("invalid configuration: service %s has no hosts", s.Name)
 		}
+		if err := checkLatency(s); err != nil {
+			return nil, err
+		}
 		n := s.HostsPerCluster * len(cfg.Clusters)
 		for _, c := range cfg.Clusters {
 			for i := range s.HostsPerCluster {
@@ -92,6 +101,7 @@ func New(cfg Config, start time.Time) (*Fleet, error) {
 					name:       fmt.Sprintf("%s-%s-%02d", s.Name, c, i+1),
 					rps:        s.RequestsPerSecond / float64(n),
 					baseErrors: s.ErrorRate,
+					latency:    s.Latency,
 				}
 				f.hosts = append(f.hosts, h)
 				f.byService[s.Name] = append(f.byService[s.Name], h)
@@ -172,6 +182,9 @@ func (f *Fleet) Step(ctx context.Context, app Appender) error {
 			sample(base, "http_requests_total", "200", h.requests-h.errors, f.now),
 			sample(base, "http_requests_total", "500", h.errors, f.now),
 		)
+		if h.latency != nil {
+			samples = append(samples, f.latencySamples(h, n, track, f.now)...)
+		}
 	}
 	samples = append(samples, f.inventorySamples(f.now)...)
 	return app.Append(ctx, samples)

@@ -12,7 +12,10 @@ type Plan struct {
 	Patch   string
 	// ErrorRate is the error ratio of hosts on the patch.
 	ErrorRate float64
-	Stages    []Stage
+	// LatencyP99, when set, is the 99th percentile request duration of
+	// hosts on the patch, in seconds (the service needs a Latency).
+	LatencyP99 float64
+	Stages     []Stage
 }
 
 // Stage is one step of a plan: the share of hosts on the patch.
@@ -64,6 +67,9 @@ func NewRollouts(ctx context.Context, f *Fleet, plans ...Plan) (*Rollouts, error
 	for _, p := range plans {
 		if len(p.Stages) == 0 {
 			return nil, fmt.Errorf("plan %s/%s has no stages", p.Service, p.Patch)
+		}
+		if p.LatencyP99 > 0 {
+			f.SetPatchLatency(p.Patch, p.LatencyP99)
 		}
 		if err := f.SetRollout(p.Service, p.Patch, p.Stages[0].Share, p.ErrorRate); err != nil {
 			return nil, err

@@ -115,3 +115,56 @@ func TestRolloutsFollowTheGate(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetLatencyHistogram: a service with a latency writes cumulative
+// buckets whose shares follow its distribution, and a patch's p99 moves
+// its canary's tail.
+func TestFleetLatencyHistogram(t *testing.T) {
+	f, err := New(Config{
+		Clusters: []string{"a"},
+		Services: []ServiceSpec{{Name: "web", HostsPerCluster: 10, RequestsPerSecond: 2000, ErrorRate: 0.001,
+			Latency: &Latency{Median: 0.08, P99: 0.2}}},
+		Seed: 1,
+	}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetPatchLatency("p-slow", 0.6)
+	if err := f.SetRollout("web", "p-slow", 0.5, 0.001); err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	if err := f.Run(context.Background(), &s, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ instance, le string }
+	last := map[key]float64{}
+	track := map[string]string{}
+	for _, smp := range s.samples {
+		if smp.Labels["__name__"] == "http_request_duration_seconds_bucket" {
+			last[key{smp.Labels["instance"], smp.Labels["le"]}] = smp.V
+			track[smp.Labels["instance"]] = smp.Labels["track"]
+		}
+	}
+	slow := map[string]float64{} // share above 0.3s per track
+	total := map[string]float64{}
+	for k, v := range last {
+		switch k.le {
+		case "+Inf":
+			total[track[k.instance]] += v
+			slow[track[k.instance]] += v
+		case "0.3":
+			slow[track[k.instance]] -= v
+		}
+		if k.le != "+Inf" && v > last[key{k.instance, "+Inf"}] {
+			t.Errorf("%s: bucket le=%s counts %v, more than +Inf", k.instance, k.le, v)
+		}
+	}
+	// Log-normal shares above 0.3s: baseline (p99 0.2s) 0.04%, canary (p99 0.6s) 6.3%.
+	for tr, want := range map[string]float64{"baseline": 0.0004, "canary": 0.063} {
+		got := slow[tr] / total[tr]
+		if math.Abs(got-want) > 0.2*want+0.0005 {
+			t.Errorf("%s: share above 0.3s = %.4f, want about %.4f", tr, got, want)
+		}
+	}
+}
