@@ -302,6 +302,13 @@ func (e *Engine) attempt(ctx context.Context, key store.AttemptKey, start time.T
 	}
 	// Concurrent first asks of one attempt share one store write.
 	at, err = e.attemptFlights.do(key, func() (store.Attempt, error) {
+		// A flight that ended since this ask looked has cached it.
+		e.mu.Lock()
+		c, known := e.cache[key]
+		e.mu.Unlock()
+		if known {
+			return c.attempt, nil
+		}
 		at, err := e.cfg.Store.EnsureAttempt(context.WithoutCancel(ctx), store.Attempt{AttemptKey: key, Start: start, StartSource: startSource, FirstAsk: now})
 		if err == nil {
 			e.rememberAttempt(at)
