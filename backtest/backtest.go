@@ -147,18 +147,34 @@ func replay(ctx context.Context, policy *config.Config, src gate.Querier, s Stag
 	delay := time.Duration(policy.Source.EvaluationDelay)
 	pf := NewPrefetch(src, s.StartedAt.Add(time.Minute), s.StartedAt.Add(time.Duration(looks)*time.Minute))
 	var clock time.Time
-	e, err := gate.New(gate.Config{
-		Policy: policy, Source: pf, Store: newMemStore(), ControlsTTL: time.Hour,
-		Now: func() time.Time { return clock },
-	})
-	if err != nil {
-		return Verdict{}, err
+	engine := func(src gate.Querier) (*gate.Engine, error) {
+		return gate.New(gate.Config{
+			Policy: policy, Source: src, Store: newMemStore(), ControlsTTL: time.Hour,
+			Now: func() time.Time { return clock },
+		})
 	}
 	params := map[string]string{gate.ParamStageStartedAt: s.StartedAt.UTC().Format(time.RFC3339Nano)}
 	for k, v := range s.Params {
 		params[k] = v
 	}
 	req := gate.Request{Service: s.Service, PatchID: s.PatchID, Stage: s.Stage, Params: params}
+
+	// One look over a source that answers at once tells every query the
+	// stage needs; they are then fetched together.
+	found := &discovery{}
+	e, err := engine(found)
+	if err != nil {
+		return Verdict{}, err
+	}
+	clock = s.StartedAt.Add(time.Minute + delay)
+	if _, err := e.Decide(ctx, req); err != nil {
+		return Verdict{}, err
+	}
+	pf.Warm(ctx, found.queries)
+
+	if e, err = engine(pf); err != nil {
+		return Verdict{}, err
+	}
 	var v Verdict
 	for m := 1; m <= looks; m++ {
 		clock = s.StartedAt.Add(time.Duration(m)*time.Minute + delay)

@@ -114,3 +114,53 @@ func (p *Prefetch) Queries() int {
 	defer p.mu.Unlock()
 	return len(p.queries)
 }
+
+// Warm fetches queries concurrently, so that the looks that follow find
+// them fetched instead of waiting for each in turn.
+func (p *Prefetch) Warm(ctx context.Context, queries []string) {
+	var wg sync.WaitGroup
+	for _, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = p.fetch(ctx, q) // an error is kept for the look that asks
+		}()
+	}
+	wg.Wait()
+}
+
+// discovery is a Querier that records the queries asked and answers each
+// with one series of 1s, so that every check goes on to ask all it would:
+// a replay learns its stage's queries from one look without waiting on
+// the source.
+type discovery struct {
+	mu      sync.Mutex
+	seen    map[string]bool
+	queries []string
+}
+
+func (d *discovery) note(q string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen == nil {
+		d.seen = map[string]bool{}
+	}
+	if !d.seen[q] {
+		d.seen[q] = true
+		d.queries = append(d.queries, q)
+	}
+}
+
+func (d *discovery) Query(_ context.Context, q string, ts time.Time) (model.Vector, error) {
+	d.note(q)
+	return model.Vector{{Metric: model.Metric{}, Value: 1, Timestamp: model.TimeFromUnixNano(ts.UnixNano())}}, nil
+}
+
+func (d *discovery) QueryRange(_ context.Context, q string, start, end time.Time, step time.Duration) (model.Matrix, error) {
+	d.note(q)
+	s := &model.SampleStream{Metric: model.Metric{}}
+	for t := start; !t.After(end); t = t.Add(step) {
+		s.Values = append(s.Values, model.SamplePair{Timestamp: model.TimeFromUnixNano(t.UnixNano()), Value: 1})
+	}
+	return model.Matrix{s}, nil
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/slo"
 )
 
 // burnRateCheck is the SRE workbook's multi-window burn-rate test on the
@@ -137,11 +136,11 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 func (l *look) ratio(ctx context.Context, w time.Duration) windowRatio {
 	r := windowRatio{window: w}
 	var err error
-	if r.errQ, err = slo.Render(l.service.SLI.Errors, w, nil); err != nil {
+	if r.errQ, err = l.render.sli(l.service.SLI.Errors, w, nil, 0); err != nil {
 		r.err = err
 		return r
 	}
-	if r.totalQ, err = slo.Render(l.service.SLI.Total, w, nil); err != nil {
+	if r.totalQ, err = l.render.sli(l.service.SLI.Total, w, nil, 0); err != nil {
 		r.err = err
 		return r
 	}

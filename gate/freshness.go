@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/slo"
 )
 
 // freshnessCheck refuses stale or absent series: the request series of
@@ -32,7 +31,7 @@ func (c freshnessCheck) run(ctx context.Context, l *look) CheckResult {
 	}
 	var queries, stale []string
 	for _, a := range arms {
-		q, err := slo.Render(l.service.SLI.Total, maxAge, a.ms)
+		q, err := l.render.sli(l.service.SLI.Total, maxAge, a.ms, 0)
 		if err != nil {
 			return sourceError(c.name(), err)
 		}

@@ -85,6 +85,9 @@ type Engine struct {
 	// configuration does not change while the engine runs.
 	policies  map[*config.Stage]policy
 	schedules map[string]*schedule
+
+	// renders caches the SLI queries rendered for looks.
+	renders renders
 }
 
 // policy is a stage's effective checks, the hash naming them, and the
@@ -272,7 +275,7 @@ func (e *Engine) resolve(ctx context.Context, req Request) (*look, error) {
 		k = min(int(evalAt.Sub(at.Start)/time.Minute), K)
 	}
 	return &look{
-		logger: e.cfg.Logger, now: now, req: req, revision: pol.revision, mode: pol.mode,
+		logger: e.cfg.Logger, render: &e.renders, now: now, req: req, revision: pol.revision, mode: pol.mode,
 		service: svc, stage: stage, checks: pol.checks, metrics: pol.metrics, controls: controls,
 		vars: vars, canary: canary, baseline: baseline,
 		severity: severity, emergency: emergency, cluster: cluster, hosts: hosts,

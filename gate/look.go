@@ -22,6 +22,7 @@ import (
 // share one query.
 type look struct {
 	src    *memo // set when the metric checks run
+	render *renders
 	logger *slog.Logger
 	now    time.Time // when the ask came
 	req    Request
@@ -98,12 +99,11 @@ func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []strin
 	}
 	queries := make([]string, len(arms))
 	for i, a := range arms {
-		e, err := slo.Parse(a.expr, time.Minute)
+		q, err := l.render.sli(a.expr, time.Minute, a.ms, 60)
 		if err != nil {
 			return nil, nil, err
 		}
-		slo.AddMatchers(e, a.ms)
-		queries[i] = slo.Scale(e, 60).String()
+		queries[i] = q
 	}
 	if k < 1 {
 		return nil, queries, nil

@@ -184,9 +184,8 @@ func (p *backtestProgress) step(int, int) {
 	fmt.Fprintf(p.w, "backtest: %d of %d stage replays done (%d%%), about %s left\n", p.done, p.total, 100*p.done/max(p.total, 1), left)
 }
 
-// recordedStages are the stage attempts the store recorded decisions for
-// in [from, to], with their windows' starts, each marked when its rollout
-// was rolled back or tied to an incident afterwards.
+// recordedStages are the stage attempts the configured store recorded
+// decisions for in [from, to].
 func recordedStages(ctx context.Context, cfg *config.Config, fromText, toText string) ([]backtest.Stage, error) {
 	from, err := time.Parse(time.RFC3339, fromText)
 	if err != nil {
@@ -206,6 +205,19 @@ func recordedStages(ctx context.Context, cfg *config.Config, fromText, toText st
 		return nil, err
 	}
 	defer st.Close()
+	return storedStages(ctx, st, from, to)
+}
+
+// stageRecords is what storedStages reads of the store.
+type stageRecords interface {
+	ListDecisions(ctx context.Context, f store.Filter) ([]store.Decision, error)
+	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
+}
+
+// storedStages are the stage attempts with decisions in [from, to] (of the
+// newest store.MaxLimit decisions), with their windows' starts, each
+// marked when its rollout was rolled back or tied to an incident later.
+func storedStages(ctx context.Context, st stageRecords, from, to time.Time) ([]backtest.Stage, error) {
 	ds, err := st.ListDecisions(ctx, store.Filter{Limit: store.MaxLimit})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,63 @@
+package gate
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/patchgate/patchgate/slo"
+)
+
+// renderKey names one rendered SLI query: the expression, its window,
+// the matchers added (as selector text) and the factor it is scaled by
+// (0: not scaled).
+type renderKey struct {
+	expr     string
+	window   time.Duration
+	matchers string
+	scale    float64
+}
+
+// renders keeps the SLI queries rendered so far: parsing PromQL is most
+// of a look's work, and a service's queries repeat look after look. It is
+// a cache, bounded, and emptied when full.
+type renders struct {
+	mu sync.Mutex
+	m  map[renderKey]string
+}
+
+const maxRenders = 10000
+
+// sli renders expr (without caching on a nil r) with {{.window}} set to window and ms added to every
+// series selector, scaled by scale when it is not 0.
+func (r *renders) sli(expr string, window time.Duration, ms []*labels.Matcher, scale float64) (string, error) {
+	key := renderKey{expr: expr, window: window, matchers: selectorText(ms), scale: scale}
+	if r != nil {
+		r.mu.Lock()
+		q, ok := r.m[key]
+		r.mu.Unlock()
+		if ok {
+			return q, nil
+		}
+	}
+	e, err := slo.Parse(expr, window)
+	if err != nil {
+		return "", err
+	}
+	slo.AddMatchers(e, ms)
+	if scale != 0 {
+		e = slo.Scale(e, scale)
+	}
+	q := e.String()
+	if r == nil {
+		return q, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil || len(r.m) >= maxRenders {
+		r.m = map[renderKey]string{}
+	}
+	r.m[key] = q
+	return q, nil
+}
