@@ -127,15 +127,15 @@ func integrationFiles(cfg *config.Config, opt integrationOptions) ([]generatedFi
 		if k8sName(svc.Name) == "" {
 			return nil, fmt.Errorf("%s has no usable Kubernetes name", owner)
 		}
-		if err := add(owner, func() (generatedFile, error) { return argoTemplate(svc, opt) }); err != nil {
-			return nil, err
-		}
 		if err := add(owner, func() (generatedFile, error) { return flaggerWebhooks(cfg, svc, opt) }); err != nil {
 			return nil, err
 		}
 		for j := range svc.Stages {
 			st := &svc.Stages[j]
 			owner := fmt.Sprintf("service %q stage %q", svc.Name, st.Name)
+			if err := add(owner, func() (generatedFile, error) { return argoTemplate(svc, st, opt) }); err != nil {
+				return nil, err
+			}
 			if err := add(owner, func() (generatedFile, error) { return spinnakerStage(svc, st, opt) }); err != nil {
 				return nil, err
 			}
