@@ -206,8 +206,8 @@ type argoTemplateDoc struct {
 			} `yaml:"valueFrom"`
 		} `yaml:"args"`
 		Metrics []struct {
-			Name              string `yaml:"name"`
-			Interval          string `yaml:"interval"`
+			Name                    string `yaml:"name"`
+			Interval                string `yaml:"interval"`
 			Count                   int    `yaml:"count"`
 			InconclusiveLimit       int    `yaml:"inconclusiveLimit"`
 			ConsecutiveSuccessLimit int    `yaml:"consecutiveSuccessLimit"`
