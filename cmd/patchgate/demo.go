@@ -45,6 +45,23 @@ func (c *demoClock) set(t time.Time) {
 	c.now = t
 }
 
+// demoRolloutMinutes is the longest the demo's rollouts run, in simulated
+// minutes.
+const demoRolloutMinutes = 90
+
+// followWall advances the fleet, and the gate's clock with it, a
+// simulated minute at a time until the fleet's next minute would pass the
+// wall clock: once the rollouts are over, the demo's time is real time.
+func followWall(ctx context.Context, fleet *sim.Fleet, app sim.Appender, clock *demoClock, wall func() time.Time) error {
+	for !fleet.Now().Add(time.Minute).After(wall()) {
+		if err := fleet.Run(ctx, app, time.Minute); err != nil {
+			return err
+		}
+	}
+	clock.set(fleet.Now())
+	return nil
+}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
 	serve := fs.Bool("serve", false, "keep serving the API after the rollouts end")
@@ -81,7 +98,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			{Name: "search", HostsPerCluster: 40, RequestsPerSecond: 1200, ErrorRate: 0.0005},
 		},
 		Seed: 42,
-	}, time.Now().UTC().Truncate(time.Minute).Add(-2*time.Hour))
+		// The history and the rollouts end no later than now, so that
+		// after them the simulated clock can follow the wall clock.
+	}, time.Now().UTC().Truncate(time.Minute).Add(-2*time.Hour-demoRolloutMinutes*time.Minute))
 	if err != nil {
 		return err
 	}
@@ -151,7 +170,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer tick.Stop()
 	counts := map[string]int{}
 	start := fleet.Now()
-	for minute := 1; !rollouts.Done() && minute <= 90; minute++ {
+	for minute := 1; !rollouts.Done() && minute <= demoRolloutMinutes; minute++ {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -194,12 +213,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		<-served
 		return nil
 	}
-	fmt.Fprintf(stdout, "\nserving the gate API at %s (Ctrl-C to stop)\n  token: %s\n", url, token)
+	// The rollouts ran at --speed in the past; catch up with the wall clock
+	// and keep to it, so the report's period keeps covering them.
+	fmt.Fprintln(stdout, "\ncatching up with the wall clock...")
+	if err := followWall(ctx, fleet, src, clock, time.Now); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nserving the gate API at %s (Ctrl-C to stop); from now on the simulated clock is the wall clock\n  token: %s\n", url, token)
 	fmt.Fprintf(stdout, "  try:   curl -s -H 'Authorization: Bearer %s' '%s/v1/decisions?service=payments'\n", token, url)
 	fmt.Fprintf(stdout, "         patchgate check --server %s --token %s --service checkout --patch p-1 --stage canary\n", url, token)
 	fmt.Fprintf(stdout, "  files: %s\n", dir)
 	printUIURLs(stdout, url)
 	// Keep the simulated fleet running so new asks see fresh data.
+	wall := time.NewTicker(5 * time.Second)
+	defer wall.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -207,11 +234,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return <-served
 		case err := <-served:
 			return err
-		case <-tick.C:
-			if err := fleet.Run(ctx, src, time.Minute); err != nil {
+		case <-wall.C:
+			if err := followWall(ctx, fleet, src, clock, time.Now); err != nil {
 				return err
 			}
-			clock.set(fleet.Now())
 		}
 	}
 }
