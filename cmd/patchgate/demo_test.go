@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/sim"
+	"github.com/patchgate/patchgate/report"
 )
 
 type discard struct{}
@@ -42,7 +43,7 @@ func TestFollowWall(t *testing.T) {
 		{-5 * time.Minute, start.Add(91 * time.Minute)}, // a wall clock set back never rewinds the data
 	} {
 		wall = wall.Add(tt.advance)
-		if err := followWall(context.Background(), fleet, discard{}, clock, func() time.Time { return wall }); err != nil {
+		if err := followWall(context.Background(), fleet, discard{}, clock, func() time.Time { return wall }, nil); err != nil {
 			t.Fatal(err)
 		}
 		if !clock.Now().Equal(tt.want) || !fleet.Now().Equal(tt.want) {
@@ -96,7 +97,48 @@ func TestDemoServeFollowsWallClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if d.EvaluatedAt.Before(now.Add(-2*time.Minute)) || d.EvaluatedAt.After(now.Add(time.Minute)) {
-		t.Errorf("the served gate decides at %s; the wall clock says %s", d.EvaluatedAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	defer func() {
+		if d.EvaluatedAt.Before(now.Add(-2*time.Minute)) || d.EvaluatedAt.After(now.Add(time.Minute)) {
+			t.Errorf("the served gate decides at %s; the wall clock says %s", d.EvaluatedAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}()
+
+	// The printed report URL: the lead times /metrics exports are in it,
+	// and the rollbacks table and chart agree.
+	req, err = http.NewRequest(http.MethodGet, url+"/reports/coverage?format=json&period=6h", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	var r report.Report
+	if err := json.NewDecoder(resp2.Body).Decode(&r); err != nil {
+		t.Fatalf("report: HTTP %d: %v", resp2.StatusCode, err)
+	}
+	deployed := 0.0
+	for _, lt := range r.LeadTimes {
+		if lt.Metric == report.TimeToDeploy {
+			deployed += lt.Count
+		}
+	}
+	if deployed == 0 {
+		t.Errorf("the demo's report has no time_to_deploy observations: %+v (notes %q)", r.LeadTimes, r.Notes)
+	}
+	charted := 0.0
+	for _, tr := range r.Trends {
+		for _, s := range tr.Series {
+			if s.Name == "rollbacks" {
+				for _, p := range s.Points {
+					charted += p.V
+				}
+			}
+		}
+	}
+	if r.Rollbacks.Total == 0 || float64(r.Rollbacks.Total) != charted {
+		t.Errorf("rollbacks: %d in the table, %v in the chart; want the demo's rollback in both", r.Rollbacks.Total, charted)
 	}
 }
