@@ -144,14 +144,6 @@ func integrationFiles(cfg *config.Config, opt integrationOptions) ([]generatedFi
 	return files, nil
 }
 
-func stageList(svc *config.Service) string {
-	names := make([]string, len(svc.Stages))
-	for i, st := range svc.Stages {
-		names[i] = st.Name
-	}
-	return strings.Join(names, ", ")
-}
-
 // marshalYAML writes a commented YAML document.
 func marshalYAML(comment string, v any) ([]byte, error) {
 	body, err := yaml.MarshalWithOptions(v, yaml.IndentSequence(true))

@@ -72,6 +72,23 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 	}
 }
 
+// The events row of the endpoint table states every answer, the 409 for
+// an Idempotency-Key reused with another body among them.
+func TestREADMEEventsRow(t *testing.T) {
+	s := readmeSection(t, "Asking the gate")
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "| `POST /v1/patches/{id}/events`") {
+			for _, want := range []string{"201", "200", "409", "422", "Idempotency-Key"} {
+				if !strings.Contains(l, want) {
+					t.Errorf("events row does not mention %s: %s", want, l)
+				}
+			}
+			return
+		}
+	}
+	t.Fatal("README has no row for POST /v1/patches/{id}/events")
+}
+
 // The README's first example asks the demo at the address the demo was
 // told to listen on, and the answer shown is for the same rollout.
 func TestREADMEGateExample(t *testing.T) {
