@@ -126,9 +126,10 @@ func Build(ctx context.Context, cfg Config) (*Report, error) {
 
 	var (
 		coverageRec, coverageIn, complianceRec, complianceIn model.Matrix
-		exposure, rollbacks, incidents                       model.Matrix
+		exposure                                             model.Matrix
 		exp                                                  Exposure
 		rolledBack, incCnt                                   Counts
+		rollbackPts, incidentPts                             []Point
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelQueries)
@@ -147,8 +148,6 @@ func Build(ctx context.Context, cfg Config) (*Report, error) {
 	rangeQuery(&complianceRec, complianceSpec.recordedQuery())
 	rangeQuery(&complianceIn, complianceSpec.inputQuery())
 	rangeQuery(&exposure, exposureQuery())
-	rangeQuery(&rollbacks, perStepQuery(metricRollbacks, step))
-	rangeQuery(&incidents, perStepQuery(metricIncidents, step))
 	var lead []leadQuery
 	for _, m := range LeadTimeMetrics {
 		lead = append(lead,
@@ -171,11 +170,11 @@ func Build(ctx context.Context, cfg Config) (*Report, error) {
 		return err
 	})
 	g.Go(func() (err error) {
-		rolledBack, err = countEvents(gctx, cfg.Events, store.EventRolledBack, r.Period.Start, end)
+		rolledBack, rollbackPts, err = countEvents(gctx, cfg.Events, store.EventRolledBack, r.Period.Start, end, step)
 		return err
 	})
 	g.Go(func() (err error) {
-		incCnt, err = countEvents(gctx, cfg.Events, store.EventIncident, r.Period.Start, end)
+		incCnt, incidentPts, err = countEvents(gctx, cfg.Events, store.EventIncident, r.Period.Start, end, step)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -202,7 +201,7 @@ func Build(ctx context.Context, cfg Config) (*Report, error) {
 		{ID: "exposure", Title: "Longest exposure window by severity", Unit: "days", Target: &exposureTarget, Series: matrixSeries(exposure, "severity")},
 		{ID: "compliance", Title: "Compliance pass rate by cluster", Unit: "%", Target: complianceTarget, Series: comp.series("cluster")},
 		{ID: "rollbacks_incidents", Title: "Rollbacks and patch-induced incidents per " + r.Period.Step, Unit: "events",
-			Series: append(named(matrixSeries(rollbacks, ""), "rollbacks"), named(matrixSeries(incidents, ""), "incidents")...)},
+			Series: eventSeries(Series{Name: "rollbacks", Points: rollbackPts}, Series{Name: "incidents", Points: incidentPts})},
 	}
 	r.Notes = notes(r, cov, comp, exposure)
 	return r, nil
@@ -293,12 +292,15 @@ func matrixSeries(m model.Matrix, label string) []Series {
 	return out
 }
 
-// named renames every series (a single one, from an unlabelled query).
-func named(ss []Series, name string) []Series {
-	for i := range ss {
-		ss[i].Name = name
+// eventSeries keeps the series that have points.
+func eventSeries(ss ...Series) []Series {
+	out := []Series{}
+	for _, s := range ss {
+		if len(s.Points) > 0 {
+			out = append(out, s)
+		}
 	}
-	return ss
+	return out
 }
 
 // notes names what is missing or approximate.

@@ -289,27 +289,87 @@ func TestBuildLeadTimes(t *testing.T) {
 	}
 }
 
-func TestBuildRollbackTrendCountsReplicasOnce(t *testing.T) {
+// The rollbacks table and the rollbacks chart are the same stored events:
+// they agree whatever the metric source holds (a counter born with its
+// first rollback has no earlier sample, so increase() never saw it).
+func TestBuildRollbacksTableAndChartAgree(t *testing.T) {
 	f := &fleet{}
-	for _, instance := range []string{"gate-0", "gate-1"} {
-		f.series(map[string]string{"__name__": "patchgate_patch_rollbacks_total", "service": "payments", "cluster": "eu", "instance": instance},
-			step(end.Add(-10*time.Hour), 1, 3))
-	}
-	r := build(t, newSource(t, f), newStore(t))
-	var rollbacks report.Series
+	f.series(map[string]string{"__name__": "patchgate_patch_rollbacks_total", "service": "payments", "cluster": "eu", "instance": "gate-0"},
+		step(end.Add(-10*time.Hour), 5, 9)) // says 4: the store says 2
+	st := newStore(t,
+		ev("kernel", store.EventRolledBack, "payments", "high", 5*time.Hour),
+		ev("kernel", store.EventRolledBack, "payments", "high", 20*time.Hour),
+		ev("glibc", store.EventIncident, "checkout", "critical", 2*time.Hour),
+		ev("glibc", store.EventRolledBack, "checkout", "critical", 40*24*time.Hour), // before the period
+	)
+	r := build(t, newSource(t, f), st)
+	sums := map[string]float64{}
 	for _, s := range r.Trends[3].Series {
-		if s.Name == "rollbacks" {
-			rollbacks = s
+		for _, p := range s.Points {
+			sums[s.Name] += p.V
 		}
 	}
-	total := 0.0
-	for _, p := range rollbacks.Points {
-		total += p.V
+	if r.Rollbacks.Total != 2 || sums["rollbacks"] != 2 || r.Incidents.Total != 1 || sums["incidents"] != 1 {
+		t.Errorf("table: %d rollbacks, %d incidents; chart: %v rollbacks, %v incidents; want 2 and 1 in both",
+			r.Rollbacks.Total, r.Incidents.Total, sums["rollbacks"], sums["incidents"])
 	}
-	// increase() extrapolates a little within each step; two replicas
-	// summed would give about 4.
-	if total < 1.5 || total > 2.6 {
-		t.Errorf("rollbacks over the period add up to %v in %d points, want about 2", total, len(rollbacks.Points))
+	// Without events, neither: the chart has no series and says so.
+	r = build(t, newSource(t, f), newStore(t))
+	if r.Rollbacks.Total != 0 || len(r.Trends[3].Series) != 0 {
+		t.Errorf("empty store: %d rollbacks in the table, chart series %+v", r.Rollbacks.Total, r.Trends[3].Series)
+	}
+}
+
+// A lead-time histogram whose series first appears in the period with its
+// first observations (a severity's first deployed patches) is counted.
+func TestBuildLeadTimeSeriesBornInPeriod(t *testing.T) {
+	f := &fleet{}
+	at := end.Add(-30 * time.Hour)
+	name := "patchgate_patch_time_to_deploy_seconds"
+	for le, n := range map[string]float64{"3600": 0, "86400": 1, "259200": 2, "604800": 2, "+Inf": 2} {
+		born := func(labels map[string]string) {
+			for tt := at; !tt.After(end); tt = tt.Add(5 * time.Minute) {
+				f.samples = append(f.samples, metricsource.Sample{Labels: labels, T: tt, V: n})
+			}
+		}
+		born(map[string]string{"__name__": name + "_bucket", "severity": "critical", "service": "checkout", "cluster": "eu", "le": le})
+		if le == "+Inf" {
+			born(map[string]string{"__name__": name + "_count", "severity": "critical", "service": "checkout", "cluster": "eu"})
+		}
+	}
+	r := build(t, newSource(t, f), newStore(t))
+	var got *report.LeadTime
+	for i, lt := range r.LeadTimes {
+		if lt.Metric == "time_to_deploy" && lt.Severity == "critical" {
+			got = &r.LeadTimes[i]
+		}
+	}
+	if got == nil || got.Count != 2 || got.P90 == nil || got.Status != report.Met {
+		t.Fatalf("time_to_deploy critical: %+v, want 2 observations, met", got)
+	}
+}
+
+// "0 of 0 open" on an empty store is no evidence: the exposure figure has
+// no data, in the JSON and on the tile, never met.
+func TestBuildExposureWithoutEvents(t *testing.T) {
+	src := newSource(t, &fleet{})
+	r := build(t, src, newStore(t))
+	if r.Exposure.Status != report.NoData {
+		t.Errorf("empty store: exposure %s, want no_data", r.Exposure.Status)
+	}
+	var b strings.Builder
+	if err := report.WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `of 0 open <span class="status no_data">no data</span>`) {
+		t.Errorf("exposure tile on an empty store does not say no data:\n%s", b.String())
+	}
+	// Every patch deployed: 0 of 0 open, and that is met.
+	r = build(t, src, newStore(t,
+		ev("kernel", store.EventDiscovered, "checkout", "high", 3*24*time.Hour),
+		ev("kernel", store.EventDeployed, "checkout", "high", 24*time.Hour)))
+	if r.Exposure.Status != report.Met || len(r.Exposure.Open) != 0 {
+		t.Errorf("all deployed: exposure %s with %d open, want met with 0", r.Exposure.Status, len(r.Exposure.Open))
 	}
 }
 

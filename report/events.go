@@ -32,7 +32,10 @@ func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float
 		}
 		byPatch[e.PatchID] = append(byPatch[e.PatchID], e)
 	}
-	out := Exposure{Open: []OpenPatch{}}
+	out := Exposure{Open: []OpenPatch{}, Status: NoData}
+	if len(order) > 0 {
+		out.Status = Met
+	}
 	for _, id := range order {
 		x := lifecycle.Exposure(byPatch[id])
 		if !x.Open {
@@ -43,6 +46,7 @@ func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float
 		if days > targetDays {
 			op.Status = Missed
 			out.OverTarget++
+			out.Status = Missed
 		}
 		out.Open = append(out.Open, op)
 	}
@@ -53,11 +57,12 @@ func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float
 }
 
 // countEvents counts the events of a type in [start, end) by service,
-// most first.
-func countEvents(ctx context.Context, ev Events, typ string, start, end time.Time) (Counts, error) {
+// most first, and per step of the trend chart: the table and the chart are
+// the same events, so they always agree.
+func countEvents(ctx context.Context, ev Events, typ string, start, end time.Time, step time.Duration) (Counts, []Point, error) {
 	es, err := ev.ListEvents(ctx, store.EventFilter{Type: typ, Since: start, Until: end})
 	if err != nil {
-		return Counts{}, fmt.Errorf("listing %s events: %w", typ, err)
+		return Counts{}, nil, fmt.Errorf("listing %s events: %w", typ, err)
 	}
 	by := map[string]int{}
 	for _, e := range es {
@@ -74,5 +79,33 @@ func countEvents(ctx context.Context, ev Events, typ string, start, end time.Tim
 	slices.SortFunc(out.ByService, func(a, b KeyCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Key, b.Key))
 	})
-	return out, nil
+	return out, perStep(es, start, end, step), nil
+}
+
+// perStep counts events in each step ending at end (the chart's points,
+// stamped at each step's end as a range query's increase would be); empty
+// without events, so the chart says it has no data rather than draw zeros.
+func perStep(es []store.Event, start, end time.Time, step time.Duration) []Point {
+	if len(es) == 0 || step <= 0 {
+		return nil
+	}
+	n := int(end.Sub(start) / step)
+	if end.Sub(start)%step != 0 {
+		n++
+	}
+	counts := make([]float64, n)
+	for _, e := range es {
+		i := n - 1 - int(end.Sub(e.Time)/step)
+		if e.Time.Equal(end) {
+			i = n - 1
+		}
+		if i >= 0 && i < n {
+			counts[i]++
+		}
+	}
+	out := make([]Point, n)
+	for i := range counts {
+		out[i] = Point{T: end.Add(-time.Duration(n-1-i) * step).UTC(), V: counts[i]}
+	}
+	return out
 }

@@ -16,8 +16,6 @@ const (
 	recordedCoverage       = "patchgate:patch_coverage:ratio"
 	recordedCompliance     = "patchgate:compliance_pass:ratio"
 	metricExposure         = "patchgate_vulnerability_exposure_window_seconds"
-	metricRollbacks        = "patchgate_patch_rollbacks_total"
-	metricIncidents        = "patchgate_patch_incidents_total"
 )
 
 // ratioSpec describes a ratio the report reads either from its recorded
@@ -87,25 +85,31 @@ func leadTimeMetric(metric string) string {
 // shared store (internal/lifecycle): the report takes the max across
 // replicas of each series before it sums, never the sum of the replicas.
 
+// inPeriod is how much a lifecycle series grew over the window ending at
+// the query time: its value now less its value a window ago, or its whole
+// value when it did not exist then. Not increase(): the lifecycle series
+// are recomputed from the store on every scrape (they never reset), and a
+// series born in the window with its first observation (a severity's first
+// deployed patch) has no earlier sample, so increase() would miss it.
+func inPeriod(series, by string, window time.Duration) string {
+	now := fmt.Sprintf("max by (%s) (%s)", by, series)
+	then := fmt.Sprintf("max by (%s) (%s offset %s)", by, series, model.Duration(window))
+	return fmt.Sprintf("(%s - (%s or %s * 0))", now, then, now)
+}
+
 // quantileQuery estimates the q-quantile of a lead time by severity over
 // the window ending at the query time.
 func quantileQuery(metric string, q float64, window time.Duration) string {
-	return fmt.Sprintf(`histogram_quantile(%g, sum by (severity, le) (max by (severity, service, cluster, le) (increase(%s_bucket[%s]))))`,
-		q, leadTimeMetric(metric), model.Duration(window))
+	return fmt.Sprintf(`histogram_quantile(%g, sum by (severity, le) %s)`,
+		q, inPeriod(leadTimeMetric(metric)+"_bucket", "severity, service, cluster, le", window))
 }
 
 // countQuery counts a lead time's observations by severity over the window.
 func countQuery(metric string, window time.Duration) string {
-	return fmt.Sprintf(`sum by (severity) (max by (severity, service, cluster) (increase(%s_count[%s])))`,
-		leadTimeMetric(metric), model.Duration(window))
+	return fmt.Sprintf(`sum by (severity) %s`, inPeriod(leadTimeMetric(metric)+"_count", "severity, service, cluster", window))
 }
 
 // exposureQuery is the longest exposure window by severity, in days.
 func exposureQuery() string {
 	return fmt.Sprintf(`max by (severity) (%s) / 86400`, metricExposure)
-}
-
-// perStepQuery counts a counter's increase over each step, fleet-wide.
-func perStepQuery(counter string, step time.Duration) string {
-	return fmt.Sprintf(`sum(max by (severity, service, cluster) (increase(%s[%s])))`, counter, model.Duration(step))
 }

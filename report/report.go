@@ -104,6 +104,10 @@ type Exposure struct {
 	Open []OpenPatch `json:"open"`
 	// OverTarget counts the open patches older than the target.
 	OverTarget int `json:"over_target"`
+	// Status is met when no open patch is older than the target, missed
+	// when one is, and no_data when the store holds no patch events at
+	// all: "0 of 0" is no evidence.
+	Status Status `json:"status"`
 }
 
 // OpenPatch is one patch still open: exposed since its disclosure (the

@@ -15,9 +15,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/patchgate/patchgate/backtest"
 	"github.com/patchgate/patchgate/gate"
@@ -46,6 +50,76 @@ func (c *demoClock) set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+// demoRolloutMinutes is the longest the demo's rollouts run, in simulated
+// minutes.
+const demoRolloutMinutes = 90
+
+// followWall advances the fleet, and the gate's clock with it, a
+// simulated minute at a time until the fleet's next minute would pass the
+// wall clock: once the rollouts are over, the demo's time is real time.
+func followWall(ctx context.Context, fleet *sim.Fleet, app sim.Appender, clock *demoClock, wall func() time.Time, scrape func(time.Time) error) error {
+	for !fleet.Now().Add(time.Minute).After(wall()) {
+		if err := fleet.Run(ctx, app, time.Minute); err != nil {
+			return err
+		}
+		clock.set(fleet.Now())
+		if scrape != nil {
+			if err := scrape(fleet.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	clock.set(fleet.Now())
+	return nil
+}
+
+// scrapeGate writes the gate's own patchgate_* series into the demo's
+// TSDB at t, as the Prometheus that scrapes /metrics would: the lifecycle
+// series (time to deploy, rollbacks, exposure) the report and dashboards
+// read are there, not only on /metrics.
+func scrapeGate(ctx context.Context, g prometheus.Gatherer, app sim.Appender, t time.Time) error {
+	mfs, err := g.Gather()
+	if err != nil {
+		return fmt.Errorf("gathering the gate's metrics: %w", err)
+	}
+	var samples []metricsource.Sample
+	add := func(name string, m *dto.Metric, v float64, extra ...string) {
+		l := map[string]string{"__name__": name, "job": "patchgate", "instance": "demo"}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			l[extra[i]] = extra[i+1]
+		}
+		samples = append(samples, metricsource.Sample{Labels: l, T: t, V: v})
+	}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if !strings.HasPrefix(name, "patchgate_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				add(name, m, m.GetCounter().GetValue())
+			case dto.MetricType_GAUGE:
+				add(name, m, m.GetGauge().GetValue())
+			case dto.MetricType_UNTYPED:
+				add(name, m, m.GetUntyped().GetValue())
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					add(name+"_bucket", m, float64(b.GetCumulativeCount()), "le", strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64))
+				}
+				add(name+"_bucket", m, float64(h.GetSampleCount()), "le", "+Inf")
+				add(name+"_count", m, float64(h.GetSampleCount()))
+				add(name+"_sum", m, h.GetSampleSum())
+			}
+		}
+	}
+	return app.Append(ctx, samples)
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -85,7 +159,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				Latency: &sim.Latency{Median: 0.08, P99: 0.2}},
 		},
 		Seed: 42,
-	}, time.Now().UTC().Truncate(time.Minute).Add(-2*time.Hour))
+		// The history and the rollouts end no later than now, so that
+		// after them the simulated clock can follow the wall clock.
+	}, time.Now().UTC().Truncate(time.Minute).Add(-2*time.Hour-demoRolloutMinutes*time.Minute))
 	if err != nil {
 		return err
 	}
@@ -158,7 +234,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer tick.Stop()
 	counts := map[string]int{}
 	start := fleet.Now()
-	for minute := 1; !rollouts.Done() && minute <= 90; minute++ {
+	for minute := 1; !rollouts.Done() && minute <= demoRolloutMinutes; minute++ {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -170,6 +246,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		clock.set(fleet.Now())
 		events, err := rollouts.Tick(ctx, fleet, ask)
 		if err != nil {
+			return err
+		}
+		if err := scrapeGate(ctx, a.reg, src, fleet.Now()); err != nil {
 			return err
 		}
 		for _, ev := range events {
@@ -204,12 +283,21 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		<-served
 		return nil
 	}
-	fmt.Fprintf(stdout, "\nserving the gate API at %s (Ctrl-C to stop)\n  token: %s\n", url, token)
+	// The rollouts ran at --speed in the past; catch up with the wall clock
+	// and keep to it, so the report's period keeps covering them.
+	scrape := func(t time.Time) error { return scrapeGate(ctx, a.reg, src, t) }
+	fmt.Fprintln(stdout, "\ncatching up with the wall clock...")
+	if err := followWall(ctx, fleet, src, clock, time.Now, scrape); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nserving the gate API at %s (Ctrl-C to stop); from now on the simulated clock is the wall clock\n  token: %s\n", url, token)
 	fmt.Fprintf(stdout, "  try:   curl -s -H 'Authorization: Bearer %s' '%s/v1/decisions?service=payments'\n", token, url)
 	fmt.Fprintf(stdout, "         patchgate check --server %s --token %s --service checkout --patch p-1 --stage canary\n", url, token)
 	fmt.Fprintf(stdout, "  files: %s\n", dir)
 	printUIURLs(stdout, url)
 	// Keep the simulated fleet running so new asks see fresh data.
+	wall := time.NewTicker(5 * time.Second)
+	defer wall.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,11 +305,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return <-served
 		case err := <-served:
 			return err
-		case <-tick.C:
-			if err := fleet.Run(ctx, src, time.Minute); err != nil {
+		case <-wall.C:
+			if err := followWall(ctx, fleet, src, clock, time.Now, scrape); err != nil {
 				return err
 			}
-			clock.set(fleet.Now())
 		}
 	}
 }

@@ -127,29 +127,21 @@ func integrationFiles(cfg *config.Config, opt integrationOptions) ([]generatedFi
 		if k8sName(svc.Name) == "" {
 			return nil, fmt.Errorf("%s has no usable Kubernetes name", owner)
 		}
-		if err := add(owner, func() (generatedFile, error) { return argoTemplate(svc, opt) }); err != nil {
-			return nil, err
-		}
 		if err := add(owner, func() (generatedFile, error) { return flaggerWebhooks(cfg, svc, opt) }); err != nil {
 			return nil, err
 		}
 		for j := range svc.Stages {
 			st := &svc.Stages[j]
 			owner := fmt.Sprintf("service %q stage %q", svc.Name, st.Name)
+			if err := add(owner, func() (generatedFile, error) { return argoTemplate(svc, st, opt) }); err != nil {
+				return nil, err
+			}
 			if err := add(owner, func() (generatedFile, error) { return spinnakerStage(svc, st, opt) }); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return files, nil
-}
-
-func stageList(svc *config.Service) string {
-	names := make([]string, len(svc.Stages))
-	for i, st := range svc.Stages {
-		names[i] = st.Name
-	}
-	return strings.Join(names, ", ")
 }
 
 // marshalYAML writes a commented YAML document.

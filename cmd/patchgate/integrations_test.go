@@ -206,13 +206,14 @@ type argoTemplateDoc struct {
 			} `yaml:"valueFrom"`
 		} `yaml:"args"`
 		Metrics []struct {
-			Name              string `yaml:"name"`
-			Interval          string `yaml:"interval"`
-			Count             int    `yaml:"count"`
-			InconclusiveLimit int    `yaml:"inconclusiveLimit"`
-			SuccessCondition  string `yaml:"successCondition"`
-			FailureCondition  string `yaml:"failureCondition"`
-			Provider          struct {
+			Name                    string `yaml:"name"`
+			Interval                string `yaml:"interval"`
+			Count                   int    `yaml:"count"`
+			InconclusiveLimit       int    `yaml:"inconclusiveLimit"`
+			ConsecutiveSuccessLimit int    `yaml:"consecutiveSuccessLimit"`
+			SuccessCondition        string `yaml:"successCondition"`
+			FailureCondition        string `yaml:"failureCondition"`
+			Provider                struct {
 				Web *struct {
 					Method         string `yaml:"method"`
 					URL            string `yaml:"url"`
@@ -371,25 +372,125 @@ func mapsClone(m map[string]string) map[string]string {
 	return out
 }
 
+// readArgo reads the generated AnalysisTemplate of a service's stage.
+func readArgo(t *testing.T, dir, service, stage string) argoTemplateDoc {
+	t.Helper()
+	var tmpl argoTemplateDoc
+	readStrict(t, filepath.Join(dir, "argo", service+"-"+stage+"-analysistemplate.yaml"), &tmpl)
+	if tmpl.APIVersion != "argoproj.io/v1alpha1" || tmpl.Kind != "AnalysisTemplate" || tmpl.Metadata.Name != "patchgate-"+service+"-"+stage {
+		t.Fatalf("%s %s: %s %s %q", service, stage, tmpl.APIVersion, tmpl.Kind, tmpl.Metadata.Name)
+	}
+	if len(tmpl.Spec.Metrics) != 1 || tmpl.Spec.Metrics[0].Provider.Web == nil {
+		t.Fatalf("%s %s: want one web metric, got %+v", service, stage, tmpl.Spec.Metrics)
+	}
+	m := tmpl.Spec.Metrics[0]
+	if m.SuccessCondition != `result.decision == "go"` || m.FailureCondition != `result.decision == "no_go"` ||
+		m.Provider.Web.JSONPath != "{$}" || m.Provider.Web.Method != "POST" {
+		t.Fatalf("%s %s: metric %+v", service, stage, m)
+	}
+	return tmpl
+}
+
+// argoRun is the state of one AnalysisRun's metric as Argo Rollouts
+// (v1.8, analysis/analysis.go assessMetricStatus) keeps it.
+type argoRun struct {
+	count, failed, inconclusive, consecutiveErrors, consecutiveSuccess int
+}
+
+// add records a measurement and returns the metric's phase afterwards:
+// "" while it keeps measuring.
+func (r *argoRun) add(tmpl argoTemplateDoc, p argoPhase) argoPhase {
+	m := tmpl.Spec.Metrics[0]
+	if p == argoError {
+		r.consecutiveErrors++
+	} else {
+		r.consecutiveErrors = 0
+		r.count++
+	}
+	switch p {
+	case argoSuccessful:
+		r.consecutiveSuccess++
+	case argoFailed:
+		r.failed++
+		r.consecutiveSuccess = 0
+	case argoInconclusive:
+		r.inconclusive++
+		r.consecutiveSuccess = 0
+	}
+	switch {
+	case r.failed > 0: // failureLimit 0
+		return argoFailed
+	case r.inconclusive > m.InconclusiveLimit:
+		return argoInconclusive
+	case r.consecutiveErrors > 4: // consecutiveErrorLimit 4
+		return argoError
+	case m.ConsecutiveSuccessLimit > 0 && r.consecutiveSuccess >= m.ConsecutiveSuccessLimit:
+		return argoSuccessful
+	case r.count >= m.Count && m.ConsecutiveSuccessLimit > 0:
+		return argoInconclusive
+	case r.count >= m.Count:
+		return argoSuccessful
+	}
+	return ""
+}
+
+// TestArgoRolloutsRunLength runs whole AnalysisRuns of the generated
+// templates against the gate, a measurement a minute: a stage that stays
+// inconclusive ends with the gate's on_timeout, never paused as
+// Inconclusive first, and the first go ends the run.
+func TestArgoRolloutsRunLength(t *testing.T) {
+	env := newToolsEnv(t)
+	for _, tt := range []struct {
+		stage       string
+		count, incl int
+	}{
+		{"canary", 32, 31}, // max_wait: 30m
+		{"100pct", 62, 61}, // the default 60m
+	} {
+		m := readArgo(t, env.gen, "search", tt.stage).Spec.Metrics[0]
+		if m.Interval != "1m0s" && m.Interval != "1m" || m.Count != tt.count || m.InconclusiveLimit != tt.incl || m.ConsecutiveSuccessLimit != 1 {
+			t.Errorf("%s: interval %s count %d inconclusiveLimit %d consecutiveSuccessLimit %d, want 1m %d %d 1",
+				tt.stage, m.Interval, m.Count, m.InconclusiveLimit, m.ConsecutiveSuccessLimit, tt.count, tt.incl)
+		}
+	}
+
+	run := func(service string, at func(i int) time.Time) (argoPhase, int, string) {
+		tmpl := readArgo(t, env.gen, service, "canary")
+		args := map[string]string{"patch-id": "openssl-3.0.15", "canary-hash": "5c7d9e1f3"}
+		var r argoRun
+		for i := 0; i < tmpl.Spec.Metrics[0].Count+5; i++ {
+			env.clock.set(at(i))
+			p, a := argoAsk(t, tmpl, args)
+			if done := r.add(tmpl, p); done != "" {
+				return done, i + 1, string(a.body)
+			}
+		}
+		t.Fatalf("%s: the run never ended", service)
+		return "", 0, ""
+	}
+	// search is silent: the gate waits until max_wait (30m), then answers
+	// its on_timeout no_go. Argo must still be asking then.
+	phase, n, last := run("search", func(i int) time.Time { return env.first.Add(time.Duration(i) * time.Minute) })
+	if phase != argoFailed || !strings.Contains(last, `"outcome":"timeout"`) {
+		t.Errorf("silent canary: run ended %s after %d measurements, want Failed by the gate's timeout; last answer %s", phase, n, last)
+	}
+	// checkout: the first ask opens the window (wait), ten minutes on the
+	// gate says go, and the run ends there.
+	phase, n, last = run("checkout", func(i int) time.Time {
+		if i == 0 {
+			return env.first
+		}
+		return env.later.Add(time.Duration(i-1) * time.Minute)
+	})
+	if phase != argoSuccessful || n != 2 {
+		t.Errorf("healthy canary: run ended %s after %d measurements, want Successful after 2; last answer %s", phase, n, last)
+	}
+}
+
 func TestArgoRolloutsWebMetric(t *testing.T) {
 	env := newToolsEnv(t)
-	read := func(service string) argoTemplateDoc {
-		var tmpl argoTemplateDoc
-		readStrict(t, filepath.Join(env.gen, "argo", service+"-analysistemplate.yaml"), &tmpl)
-		if tmpl.APIVersion != "argoproj.io/v1alpha1" || tmpl.Kind != "AnalysisTemplate" || tmpl.Metadata.Name != "patchgate-"+service {
-			t.Fatalf("%s: %s %s %q", service, tmpl.APIVersion, tmpl.Kind, tmpl.Metadata.Name)
-		}
-		if len(tmpl.Spec.Metrics) != 1 || tmpl.Spec.Metrics[0].Provider.Web == nil {
-			t.Fatalf("%s: want one web metric, got %+v", service, tmpl.Spec.Metrics)
-		}
-		m := tmpl.Spec.Metrics[0]
-		if m.SuccessCondition != `result.decision == "go"` || m.FailureCondition != `result.decision == "no_go"` ||
-			m.Provider.Web.JSONPath != "{$}" || m.Provider.Web.Method != "POST" {
-			t.Fatalf("%s: metric %+v", service, m)
-		}
-		return tmpl
-	}
-	args := map[string]string{"patch-id": "openssl-3.0.15", "stage": "canary", "canary-hash": "6b9f7c8d4"}
+	read := func(service string) argoTemplateDoc { return readArgo(t, env.gen, service, "canary") }
+	args := map[string]string{"patch-id": "openssl-3.0.15", "canary-hash": "6b9f7c8d4"}
 
 	// The rollout's first measurement opens the stage window: nothing to
 	// judge yet, so every service is Inconclusive (the rollout waits).
@@ -758,7 +859,8 @@ func TestGenerateIntegrations(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, text)
 	}
 	want := []string{
-		"argo/cart-api-analysistemplate.yaml", "argo/checkout-analysistemplate.yaml",
+		"argo/cart-api-100pct-analysistemplate.yaml", "argo/cart-api-canary-analysistemplate.yaml",
+		"argo/checkout-100pct-analysistemplate.yaml", "argo/checkout-canary-analysistemplate.yaml",
 		"flagger/cart-api-canary-webhooks.yaml", "flagger/checkout-canary-webhooks.yaml",
 		"spinnaker/cart-api-100pct-stage.json", "spinnaker/cart-api-canary-stage.json",
 		"spinnaker/checkout-100pct-stage.json", "spinnaker/checkout-canary-stage.json",
@@ -778,7 +880,7 @@ func TestGenerateIntegrations(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("files %v, want %v", got, want)
 	}
-	if !strings.Contains(text, "wrote 8 files for 2 services") || !strings.Contains(text, "flagger/cart-api-canary-webhooks.yaml") {
+	if !strings.Contains(text, "wrote 10 files for 2 services") || !strings.Contains(text, "flagger/cart-api-canary-webhooks.yaml") {
 		t.Errorf("output does not say what was written:\n%s", text)
 	}
 
@@ -795,8 +897,8 @@ func TestGenerateIntegrations(t *testing.T) {
 		}
 	}
 	var tmpl argoTemplateDoc
-	readStrict(t, filepath.Join(out, "argo/cart-api-analysistemplate.yaml"), &tmpl)
-	if tmpl.Metadata.Name != "patchgate-cart-api" || *tmpl.Spec.Args[0].Value != "Cart_API" ||
+	readStrict(t, filepath.Join(out, "argo/cart-api-100pct-analysistemplate.yaml"), &tmpl)
+	if tmpl.Metadata.Name != "patchgate-cart-api-100pct" || *tmpl.Spec.Args[0].Value != "Cart_API" || *tmpl.Spec.Args[1].Value != "100pct" ||
 		tmpl.Spec.Args[4].ValueFrom.SecretKeyRef.Name != defaultTokenSecret {
 		t.Errorf("template %+v", tmpl)
 	}
@@ -826,7 +928,7 @@ func TestGenerateIntegrationsRefusesCollisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, text := runCmd(t, "generate", "integrations", "--config", path, "--out", filepath.Join(dir, "out"))
-	if code != 2 || !strings.Contains(text, `service "cart_api" and service "cart-api" would both be written to argo/cart-api-analysistemplate.yaml`) {
+	if code != 2 || !strings.Contains(text, `service "cart_api" and service "cart-api" would both be written to flagger/cart-api-canary-webhooks.yaml`) {
 		t.Fatalf("exit %d: %s", code, text)
 	}
 }

@@ -63,6 +63,7 @@ func Report() *report.Report {
 		},
 		Exposure: report.Exposure{
 			OverTarget: 2,
+			Status:     report.Missed,
 			Open: []report.OpenPatch{
 				{PatchID: "kernel-6.1.119", Severity: "critical", Services: []string{"payments", "search"},
 					OpenSince: End.Add(-21*24*time.Hour - 6*time.Hour), DaysOpen: 21.25, Status: report.Missed},
