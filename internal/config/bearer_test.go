@@ -53,3 +53,41 @@ func TestBearerTokenFileFromConfigFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditKeyFile: store.audit_key_file is read from the config file's
+// folder; a short key or a missing file is a problem naming the field.
+func TestAuditKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"audit.key": strings.Repeat("k", 40) + "\n", "short.key": "too short"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		file, want, problem string
+	}{
+		{file: "audit.key", want: strings.Repeat("k", 40)},
+		{file: "short.key", problem: "store.audit_key_file: the key in short.key must be at least 32 characters, got 9"},
+		{file: "missing.key", problem: "store.audit_key_file: open " + filepath.Join(dir, "missing.key")},
+	} {
+		path := filepath.Join(dir, "patchgate.yaml")
+		cfg := strings.ReplaceAll(bearerConfig, "  bearer_token_file: FILE\n", "") + "store: {audit_key_file: " + tc.file + "}\n"
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if tc.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%s: error %v, want one containing %q", tc.file, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if c.Store.AuditKey != tc.want {
+			t.Errorf("%s: key %q, want %q", tc.file, c.Store.AuditKey, tc.want)
+		}
+	}
+}
