@@ -91,3 +91,29 @@ func TestAuditKeyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenLimits: a token's services must be defined services; prefixes
+// must not be empty.
+func TestTokenLimits(t *testing.T) {
+	base := strings.ReplaceAll(bearerConfig, "  bearer_token_file: FILE\n", "") + `tokens:
+  - {name: team-a, token: aaaaaaaaaaaaaaaaaaaa, scopes: [gate], LIMITS}
+`
+	for _, tc := range []struct{ limits, problem string }{
+		{limits: "services: [api], patch_prefixes: [openssl-]"},
+		{limits: "services: [api, web]", problem: `tokens[0].services[1]: undefined service "web"`},
+		{limits: `patch_prefixes: [""]`, problem: "tokens[0].patch_prefixes[0]: must not be empty"},
+	} {
+		c, err := Parse("patchgate.yaml", []byte(strings.ReplaceAll(base, "LIMITS", tc.limits)))
+		if tc.problem == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.limits, err)
+			} else if c.Tokens[0].Services[0] != "api" || c.Tokens[0].PatchPrefixes[0] != "openssl-" {
+				t.Errorf("%s: decoded %+v", tc.limits, c.Tokens[0])
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.problem) {
+			t.Errorf("%s: error %v, want %q", tc.limits, err, tc.problem)
+		}
+	}
+}

@@ -112,6 +112,13 @@ type Token struct {
 	// Scopes are ScopeGate, ScopeEvents, ScopeOverride and ScopeAdmin; at
 	// least one. ScopeAdmin carries all the others (see Has).
 	Scopes []string `yaml:"scopes"`
+	// Services, when set, limits the token to these services (names of
+	// services[]): it cannot ask about, read, or post events, overrides or
+	// freezes for any other, nor ones that name no service.
+	Services []string `yaml:"services"`
+	// PatchPrefixes, when set, limits the token to patch ids starting with
+	// one of these.
+	PatchPrefixes []string `yaml:"patch_prefixes"`
 	// Value is the resolved secret (filled by Parse for an inline token,
 	// by Load for all; never serialised).
 	Value string `yaml:"-"`
