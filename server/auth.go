@@ -18,23 +18,18 @@ import (
 // anonymous is the token name of requests when authentication is off.
 const anonymous = "anonymous"
 
-type tokenNameKey struct{}
-
 // TokenName returns the name of the token that authenticated the request
 // carried by ctx ("anonymous" with InsecureNoAuth, "" outside a request).
 func TokenName(ctx context.Context) string {
-	name, _ := ctx.Value(tokenNameKey{}).(string)
-	return name
-}
-
-func withTokenName(ctx context.Context, name string) context.Context {
-	return context.WithValue(ctx, tokenNameKey{}, name)
+	t, _ := ctx.Value(callerKey{}).(token)
+	return t.name
 }
 
 type token struct {
 	name   string
 	hash   [sha256.Size]byte
 	scopes []string
+	limits limits
 }
 
 // authenticator checks bearer tokens. Only their SHA-256 hashes are kept.
@@ -59,7 +54,8 @@ func newAuthenticator(tokens []config.Token, insecureNoAuth bool) (*authenticato
 			return nil, fmt.Errorf("tokens %q and %q have the same value", other, t.Name)
 		}
 		seen[h] = t.Name
-		a.tokens = append(a.tokens, token{name: t.Name, hash: h, scopes: slices.Clone(t.Scopes)})
+		a.tokens = append(a.tokens, token{name: t.Name, hash: h, scopes: slices.Clone(t.Scopes),
+			limits: limits{token: t.Name, services: slices.Clone(t.Services), prefixes: slices.Clone(t.PatchPrefixes)}})
 	}
 	return a, nil
 }
@@ -86,36 +82,36 @@ func (a *authenticator) lookup(presented string) (token, bool) {
 func (a *authenticator) require(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			name, err := a.authorize(c, scope)
+			t, err := a.authorize(c, scope)
 			if err != nil {
 				return err
 			}
 			req := c.Request()
-			c.SetRequest(req.WithContext(withTokenName(req.Context(), name)))
+			c.SetRequest(req.WithContext(withCaller(req.Context(), t)))
 			return next(c)
 		}
 	}
 }
 
-func (a *authenticator) authorize(c echo.Context, scope string) (string, error) {
+func (a *authenticator) authorize(c echo.Context, scope string) (token, error) {
 	if a.off {
-		return anonymous, nil
+		return token{name: anonymous}, nil
 	}
 	presented, err := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
 	if err != nil {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="patchgate"`)
-		return "", &APIError{Status: http.StatusUnauthorized, Message: err.Error()}
+		return token{}, &APIError{Status: http.StatusUnauthorized, Message: err.Error()}
 	}
 	t, ok := a.lookup(presented)
 	if !ok {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="patchgate", error="invalid_token"`)
-		return "", &APIError{Status: http.StatusUnauthorized, Message: "invalid token"}
+		return token{}, &APIError{Status: http.StatusUnauthorized, Message: "invalid token"}
 	}
 	if !slices.Contains(t.scopes, scope) && !slices.Contains(t.scopes, config.ScopeAdmin) {
-		return "", &APIError{Status: http.StatusForbidden, Field: "scope",
+		return token{}, &APIError{Status: http.StatusForbidden, Field: "scope",
 			Message: fmt.Sprintf("token %q lacks scope %q (or %q) needed here", t.name, scope, config.ScopeAdmin)}
 	}
-	return t.name, nil
+	return t, nil
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.

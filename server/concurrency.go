@@ -47,6 +47,8 @@ func (s *Server) handleConcurrency(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing the concurrency line: %w", err)
 	}
+	// Positions count every rollout in line; a limited token sees its own.
+	l := callerLimits(c.Request().Context())
 	out := concurrencyView{Patching: []SlotView{}, Queue: []SlotView{}}
 	if s.policy != nil {
 		out.Limits = s.policy.Concurrency
@@ -57,16 +59,22 @@ func (s *Server) handleConcurrency(c echo.Context) error {
 		}
 		return cmp.Or(a.QueuedAt.Compare(b.QueuedAt), cmp.Compare(a.Service, b.Service))
 	})
+	queued := 0
 	for _, sl := range slots {
 		v := SlotView{Service: sl.Service, PatchID: sl.PatchID, Cluster: sl.Cluster, Hosts: sl.Hosts, QueuedAt: sl.QueuedAt, LastAsk: sl.LastAsk}
 		if !sl.GrantedAt.IsZero() {
 			g := sl.GrantedAt
 			v.GrantedAt = &g
-			out.Patching = append(out.Patching, v)
+			if l.allows(sl.Service, sl.PatchID) {
+				out.Patching = append(out.Patching, v)
+			}
 			continue
 		}
-		v.Position = len(out.Queue) + 1
-		out.Queue = append(out.Queue, v)
+		v.Position = queued + 1
+		queued++
+		if l.allows(sl.Service, sl.PatchID) {
+			out.Queue = append(out.Queue, v)
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }

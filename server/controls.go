@@ -30,6 +30,9 @@ func createControl[In, T, V any](s *Server, c echo.Context, kind string,
 	if err != nil {
 		return err
 	}
+	if err := callerLimits(r.Context()).checkControl(v); err != nil {
+		return err
+	}
 	stored, err := create(r.Context(), v)
 	if err != nil {
 		return fmt.Errorf("storing %s: %w", kind, err)
@@ -48,10 +51,15 @@ func listControls[T, V any](s *Server, c echo.Context, plural string,
 	if err != nil {
 		return err
 	}
+	l := callerLimits(c.Request().Context())
+	if err := l.checkService(f.Service); err != nil {
+		return err
+	}
 	items, err := list(c.Request().Context(), f)
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", plural, err)
 	}
+	items = filter(l, items, func(it T) bool { return l.allowsControl(it) })
 	out := make([]V, 0, len(items))
 	for _, it := range items {
 		out = append(out, view(it, now))
@@ -62,6 +70,7 @@ func listControls[T, V any](s *Server, c echo.Context, plural string,
 // deleteControl answers DELETE /v1/overrides/:id and /v1/freezes/:id?reason=:
 // the control stays stored with who deleted it, when and why.
 func deleteControl[T, V any](s *Server, c echo.Context, kind string,
+	list func(context.Context, store.ControlFilter) ([]T, error),
 	del func(ctx context.Context, id, by, reason string, at time.Time) (T, error), view func(T, time.Time) V) error {
 	ctx, now := c.Request().Context(), s.now()
 	id, err := pathParam(c, "id", "id")
@@ -71,6 +80,20 @@ func deleteControl[T, V any](s *Server, c echo.Context, kind string,
 	reason := c.QueryParam("reason")
 	if err := checkText("reason", reason, maxReasonBytes, false); err != nil {
 		return err
+	}
+	// A limited token may lift only controls it could have created.
+	if l := callerLimits(ctx); l.limited() {
+		all, err := list(ctx, store.ControlFilter{})
+		if err != nil {
+			return fmt.Errorf("listing %ss: %w", kind, err)
+		}
+		for _, it := range all {
+			if controlID(it) == id {
+				if err := l.checkControl(it); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	v, err := del(ctx, id, TokenName(ctx), reason, now)
 	if errors.Is(err, store.ErrNotFound) {

@@ -20,6 +20,9 @@ func (s *Server) handleGate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := callerLimits(ctx).check(req.Service, req.PatchID, true); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	d, err := s.gate.Decide(ctx, req)

@@ -40,10 +40,15 @@ func (s *Server) handleListDecisions(c echo.Context) error {
 		}
 		f.Limit = n
 	}
+	l := callerLimits(c.Request().Context())
+	if err := l.checkService(f.Service); err != nil {
+		return err
+	}
 	ds, err := s.decisions.ListDecisions(c.Request().Context(), f)
 	if err != nil {
 		return fmt.Errorf("listing decisions: %w", err)
 	}
+	ds = filter(l, ds, func(d store.Decision) bool { return l.allows(d.Service, d.PatchID) })
 	out := decisionList{Decisions: make([]json.RawMessage, 0, len(ds))}
 	for _, d := range ds {
 		if !json.Valid(d.Body) {
@@ -66,6 +71,9 @@ func (s *Server) handleGetDecision(c echo.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("reading decision %q: %w", id, err)
+	}
+	if err := callerLimits(c.Request().Context()).check(d.Service, d.PatchID, true); err != nil {
+		return err
 	}
 	if !json.Valid(d.Body) {
 		return fmt.Errorf("decision %q: stored body is not JSON", id)

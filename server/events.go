@@ -137,6 +137,9 @@ func (s *Server) appendEvent(ctx context.Context, patchID string, in EventInput,
 	if s.operator == nil {
 		return store.Event{}, false, &APIError{Status: http.StatusNotImplemented, Message: "this server has no store for patch events"}
 	}
+	if err := callerLimits(ctx).check(in.Service, patchID, true); err != nil {
+		return store.Event{}, false, err
+	}
 	e, err := s.checkEvent(patchID, in)
 	if err != nil {
 		return store.Event{}, false, err
@@ -347,6 +350,13 @@ func (s *Server) handleListEvents(c echo.Context) error {
 	if err := checkID("patch_id", patchID, true); err != nil {
 		return err
 	}
+	l := callerLimits(c.Request().Context())
+	if err := l.checkService(c.QueryParam("service")); err != nil {
+		return err
+	}
+	if err := l.checkPatch(patchID); err != nil {
+		return err
+	}
 	f := store.EventFilter{
 		PatchID: patchID,
 		Service: c.QueryParam("service"),
@@ -384,7 +394,7 @@ func (s *Server) handleListEvents(c echo.Context) error {
 	out := struct {
 		Events []EventView `json:"events"`
 	}{Events: make([]EventView, 0, len(es))}
-	for _, e := range es {
+	for _, e := range filter(l, es, func(e store.Event) bool { return l.allows(e.Service, e.PatchID) }) {
 		out.Events = append(out.Events, viewEvent(e))
 	}
 	return c.JSON(http.StatusOK, out)

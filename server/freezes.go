@@ -124,5 +124,5 @@ func (s *Server) handleListFreezes(c echo.Context) error {
 // handleDeleteFreeze answers DELETE /v1/freezes/:id?reason=: the freeze
 // stays stored with who lifted it, when and why.
 func (s *Server) handleDeleteFreeze(c echo.Context) error {
-	return deleteControl(s, c, "freeze", s.operator.DeleteFreeze, viewFreeze)
+	return deleteControl(s, c, "freeze", s.operator.ListFreezes, s.operator.DeleteFreeze, viewFreeze)
 }

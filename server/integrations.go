@@ -42,6 +42,9 @@ func (s *Server) integrationRoutes(e *echo.Echo) {
 // metrics, a debug log line, and an error for a verdict that is not go,
 // no_go or wait, so that no integration can read it as anything else.
 func (s *Server) decide(ctx context.Context, via string, req gate.Request) (gate.Decision, error) {
+	if err := callerLimits(ctx).check(req.Service, req.PatchID, true); err != nil {
+		return gate.Decision{}, err
+	}
 	start := time.Now()
 	d, err := s.gate.Decide(ctx, req)
 	elapsed := time.Since(start)

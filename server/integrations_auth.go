@@ -25,14 +25,14 @@ func (a *authenticator) requireURLToken(scope func(echo.Context) string) echo.Mi
 		return func(c echo.Context) error {
 			presented, inURL := takeURLToken(c)
 			if a.off {
-				return next(withName(c, anonymous))
+				return next(withName(c, token{name: anonymous}))
 			}
 			if !inURL {
-				name, err := a.authorize(c, scope(c))
+				t, err := a.authorize(c, scope(c))
 				if err != nil {
 					return err
 				}
-				return next(withName(c, name))
+				return next(withName(c, t))
 			}
 			t, ok := a.lookup(presented)
 			if !ok {
@@ -43,14 +43,14 @@ func (a *authenticator) requireURLToken(scope func(echo.Context) string) echo.Mi
 				return &APIError{Status: http.StatusForbidden, Field: "scope",
 					Message: fmt.Sprintf("token %q lacks scope %q (or %q) needed here", t.name, need, config.ScopeAdmin)}
 			}
-			return next(withName(c, t.name))
+			return next(withName(c, t))
 		}
 	}
 }
 
-func withName(c echo.Context, name string) echo.Context {
+func withName(c echo.Context, t token) echo.Context {
 	req := c.Request()
-	c.SetRequest(req.WithContext(withTokenName(req.Context(), name)))
+	c.SetRequest(req.WithContext(withCaller(req.Context(), t)))
 	return c
 }
 

@@ -146,7 +146,7 @@ func (s *Server) handleListOverrides(c echo.Context) error {
 // handleDeleteOverride answers DELETE /v1/overrides/:id?reason=: the
 // override stays stored with who deleted it, when and why.
 func (s *Server) handleDeleteOverride(c echo.Context) error {
-	return deleteControl(s, c, "override", s.operator.DeleteOverride, viewOverride)
+	return deleteControl(s, c, "override", s.operator.ListOverrides, s.operator.DeleteOverride, viewOverride)
 }
 
 // controlsChanged tells the gate, when it wants to know, that an

@@ -41,12 +41,12 @@ func (s *Server) pageAuth(scope string) echo.MiddlewareFunc {
 					fromCookie = true
 				}
 			}
-			name, err := s.auth.authorize(c, scope)
+			t, err := s.auth.authorize(c, scope)
 			if err != nil {
 				return s.pageAuthFailed(c, err, fromCookie)
 			}
 			r := c.Request()
-			c.SetRequest(r.WithContext(withTokenName(r.Context(), name)))
+			c.SetRequest(r.WithContext(withCaller(r.Context(), t)))
 			return next(c)
 		}
 	}

@@ -75,6 +75,8 @@ func (s *Server) handleRollouts(c echo.Context) error {
 	if err != nil {
 		return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("listing decisions: %w", err))
 	}
+	l := callerLimits(ctx)
+	ds = filter(l, ds, func(d store.Decision) bool { return l.allows(d.Service, d.PatchID) })
 	type key struct{ service, patch string }
 	rows := map[key]*rolloutRow{}
 	var order []key
@@ -151,6 +153,9 @@ func (s *Server) handleDecisionPage(c echo.Context) error {
 	if err != nil {
 		return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("reading decision %q: %w", id, err))
 	}
+	if err := callerLimits(c.Request().Context()).check(d.Service, d.PatchID, true); err != nil {
+		return s.errorPage(c, http.StatusForbidden, err.(*APIError).Message+".", nil)
+	}
 	var view gate.Decision
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(d.Body, &view); err != nil {
@@ -197,10 +202,15 @@ func (s *Server) handleHistory(c echo.Context) error {
 			return s.errorPage(c, http.StatusUnprocessableEntity, fmt.Sprintf("%s is longer than %d bytes.", v.field, maxFieldBytes), nil)
 		}
 	}
+	l := callerLimits(c.Request().Context())
+	if err := l.checkService(f.Service); err != nil {
+		return s.errorPage(c, http.StatusForbidden, err.(*APIError).Message+".", nil)
+	}
 	ds, err := s.decisions.ListDecisions(c.Request().Context(), f)
 	if err != nil {
 		return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("listing decisions: %w", err))
 	}
+	ds = filter(l, ds, func(d store.Decision) bool { return l.allows(d.Service, d.PatchID) })
 	data := historyData{Filter: f, Limit: historyLimit}
 	if len(ds) > historyLimit {
 		ds, data.Truncated = ds[:historyLimit], true
@@ -241,12 +251,14 @@ func (s *Server) handleOverrides(c echo.Context) error {
 		if err != nil {
 			return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("listing overrides: %w", err))
 		}
-		for _, o := range os {
+		l := callerLimits(ctx)
+		for _, o := range filter(l, os, func(o store.Override) bool { return l.allowsControl(o) }) {
 			data.Overrides = append(data.Overrides, overrideRow{Override: o, ExpiresIn: humanDuration(o.ExpiresAt.Sub(now))})
 		}
 		if data.Freezes, err = s.ui.Controls.ListFreezes(ctx, store.ControlFilter{InForceAt: now}); err != nil {
 			return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("listing freezes: %w", err))
 		}
+		data.Freezes = filter(l, data.Freezes, func(f store.Freeze) bool { return l.allowsControl(f) })
 	}
 	return s.render(c, http.StatusOK, "overrides", uiPage{Title: "Overrides", Nav: "overrides", Data: data})
 }

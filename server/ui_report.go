@@ -36,6 +36,10 @@ func (s *Server) handleCoverageReport(c echo.Context) error {
 		}
 		period = time.Duration(d)
 	}
+	if l := callerLimits(c.Request().Context()); l.limited() {
+		return &APIError{Status: http.StatusForbidden, Message: fmt.Sprintf(
+			"token %q is limited to some services or patches; the coverage report covers the whole fleet", l.token)}
+	}
 	if s.ui.Report == nil {
 		return &APIError{Status: http.StatusServiceUnavailable, Message: "this server has no report source configured"}
 	}

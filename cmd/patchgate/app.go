@@ -147,5 +147,5 @@ func openStore(ctx context.Context, c config.Store) (store.Store, error) {
 			}
 		}
 	}
-	return store.Open(ctx, c.Driver, dsn)
+	return store.Open(ctx, c.Driver, dsn, store.WithAuditKey([]byte(c.AuditKey)))
 }

@@ -172,8 +172,54 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 	}
 	db.Close()
 	code, out = runCmd(t, "audit", "verify", "--sqlite", path)
-	if code != 1 || !strings.Contains(out, "first bad row is 3") {
+	if code != 1 || !strings.Contains(out, "first bad row is decision 3") {
 		t.Fatalf("tampered log: exit %d, %q", code, out)
+	}
+}
+
+// Events, overrides and freezes are chained too: an edit to any is named,
+// and with a key a rehashed chain is caught.
+func TestAuditVerifyNamesEditedEventsAndControls(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "audit.key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("s", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "audit.db")
+	st, err := store.Open(ctx, "sqlite", path, store.WithAuditKey([]byte(strings.Repeat("s", 40))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.AppendEvent(ctx, store.Event{PatchID: "p", Type: "deployed", Time: time.Now(), Service: "checkout", IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := st.CreateOverride(ctx, store.Override{Service: "checkout", Verdict: "go", Reason: "hotfix", Actor: "sre", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	code, out := runCmd(t, "audit", "verify", "--sqlite", path, "--audit-key-file", keyFile)
+	if code != 0 || !strings.Contains(out, "audit chain OK: 3 entries over 0 decision(s), 1 event(s), 1 override(s), 0 freeze(s)") ||
+		!strings.Contains(out, "every entry verified under the audit key") {
+		t.Fatalf("intact: exit %d, %q", code, out)
+	}
+	code, out = runCmd(t, "audit", "verify", "--sqlite", path)
+	if code != 0 || !strings.Contains(out, "3 entries NOT checked against forgery") {
+		t.Fatalf("without the key: exit %d, %q", code, out)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "UPDATE overrides SET reason = 'approved' WHERE id = ?", o.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, out = runCmd(t, "audit", "verify", "--sqlite", path, "--audit-key-file", keyFile)
+	if code != 1 || !strings.Contains(out, "first bad row is override 1 (id "+o.ID+")") || !strings.Contains(out, "changed since it was written") {
+		t.Fatalf("edited override: exit %d, %q", code, out)
 	}
 }
 
@@ -189,7 +235,7 @@ func TestAuditVerifyFindsRowsRemovedFromTheEnd(t *testing.T) {
 	if code, out := runCmd(t, "audit", "verify", "--sqlite", path, "--head", head); code != 0 || !strings.Contains(out, "is row 4 of 4") {
 		t.Fatalf("same log with its head: exit %d, %q", code, out)
 	}
-	// Someone removes the newest decision: the chain that is left is intact.
+	// Someone removes the newest decision: the audit chain still names it.
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -199,9 +245,16 @@ func TestAuditVerifyFindsRowsRemovedFromTheEnd(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	if code, out := runCmd(t, "audit", "verify", "--sqlite", path); code != 1 || !strings.Contains(out, "first bad row is decision (id d-3): the row is gone") {
+		t.Fatalf("truncated log: exit %d, %q", code, out)
+	}
+	// And its chain entry too: what is left is intact.
+	if _, err := db.ExecContext(ctx, "DELETE FROM audit_chain WHERE seq = (SELECT max(seq) FROM audit_chain)"); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	if code, out := runCmd(t, "audit", "verify", "--sqlite", path); code != 0 {
-		t.Fatalf("truncated log without a head: exit %d, %q (the chain left is intact)", code, out)
+		t.Fatalf("truncated log and chain without a head: exit %d, %q (the chain left is intact)", code, out)
 	}
 	code, out = runCmd(t, "audit", "verify", "--sqlite", path, "--head", head)
 	if code != 1 || !strings.Contains(out, "rows were removed from the end") {

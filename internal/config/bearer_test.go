@@ -53,3 +53,67 @@ func TestBearerTokenFileFromConfigFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditKeyFile: store.audit_key_file is read from the config file's
+// folder; a short key or a missing file is a problem naming the field.
+func TestAuditKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"audit.key": strings.Repeat("k", 40) + "\n", "short.key": "too short"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		file, want, problem string
+	}{
+		{file: "audit.key", want: strings.Repeat("k", 40)},
+		{file: "short.key", problem: "store.audit_key_file: the key in short.key must be at least 32 characters, got 9"},
+		{file: "missing.key", problem: "store.audit_key_file: open " + filepath.Join(dir, "missing.key")},
+	} {
+		path := filepath.Join(dir, "patchgate.yaml")
+		cfg := strings.ReplaceAll(bearerConfig, "  bearer_token_file: FILE\n", "") + "store: {audit_key_file: " + tc.file + "}\n"
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if tc.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%s: error %v, want one containing %q", tc.file, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if c.Store.AuditKey != tc.want {
+			t.Errorf("%s: key %q, want %q", tc.file, c.Store.AuditKey, tc.want)
+		}
+	}
+}
+
+// TestTokenLimits: a token's services must be defined services; prefixes
+// must not be empty.
+func TestTokenLimits(t *testing.T) {
+	base := strings.ReplaceAll(bearerConfig, "  bearer_token_file: FILE\n", "") + `tokens:
+  - {name: team-a, token: aaaaaaaaaaaaaaaaaaaa, scopes: [gate], LIMITS}
+`
+	for _, tc := range []struct{ limits, problem string }{
+		{limits: "services: [api], patch_prefixes: [openssl-]"},
+		{limits: "services: [api, web]", problem: `tokens[0].services[1]: undefined service "web"`},
+		{limits: `patch_prefixes: [""]`, problem: "tokens[0].patch_prefixes[0]: must not be empty"},
+	} {
+		c, err := Parse("patchgate.yaml", []byte(strings.ReplaceAll(base, "LIMITS", tc.limits)))
+		if tc.problem == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.limits, err)
+			} else if c.Tokens[0].Services[0] != "api" || c.Tokens[0].PatchPrefixes[0] != "openssl-" {
+				t.Errorf("%s: decoded %+v", tc.limits, c.Tokens[0])
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.problem) {
+			t.Errorf("%s: error %v, want %q", tc.limits, err, tc.problem)
+		}
+	}
+}

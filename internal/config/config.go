@@ -85,7 +85,19 @@ type Store struct {
 	// of the two.
 	DSN    string `yaml:"dsn" json:"-"`
 	DSNEnv string `yaml:"dsn_env" json:"-"`
+	// AuditKeyFile, when set, names a file holding the key (at least 32
+	// characters; surrounding white space is dropped) that keys the audit
+	// chain's hashes (HMAC-SHA256), so someone who can write the database
+	// but cannot read this file cannot forge the chain after an edit. A
+	// relative path is read from the config file's folder, as token_file
+	// is. Load reads it into AuditKey.
+	AuditKeyFile string `yaml:"audit_key_file" json:"-"`
+	// AuditKey is the content of AuditKeyFile, set by Load.
+	AuditKey string `yaml:"-" json:"-"`
 }
+
+// MinAuditKeyLength is the shortest store.audit_key_file key accepted.
+const MinAuditKeyLength = 32
 
 // Token is one API bearer token. Exactly one of Token, TokenFile, TokenEnv;
 // the secret must be at least 16 characters and differ from the others'.
@@ -100,6 +112,13 @@ type Token struct {
 	// Scopes are ScopeGate, ScopeEvents, ScopeOverride and ScopeAdmin; at
 	// least one. ScopeAdmin carries all the others (see Has).
 	Scopes []string `yaml:"scopes"`
+	// Services, when set, limits the token to these services (names of
+	// services[]): it cannot ask about, read, or post events, overrides or
+	// freezes for any other, nor ones that name no service.
+	Services []string `yaml:"services"`
+	// PatchPrefixes, when set, limits the token to patch ids starting with
+	// one of these.
+	PatchPrefixes []string `yaml:"patch_prefixes"`
 	// Value is the resolved secret (filled by Parse for an inline token,
 	// by Load for all; never serialised).
 	Value string `yaml:"-"`

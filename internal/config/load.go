@@ -11,7 +11,8 @@ import (
 )
 
 // Load reads and validates a config file; secrets referenced by
-// token_file, token_env, dsn_env and source.bearer_token_file are
+// token_file, token_env, dsn_env, store.audit_key_file and
+// source.bearer_token_file are
 // resolved. A relative file is read from the config file's folder.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -118,6 +119,14 @@ func (r *resolver) resolve(c *Config) error {
 		}
 	}
 	r.resolveGrafana(&c.Grafana)
+	if c.Store.AuditKeyFile != "" {
+		if v, ok := r.file("store.audit_key_file", c.Store.AuditKeyFile); ok {
+			c.Store.AuditKey = v
+			if n := len(v); n < MinAuditKeyLength {
+				r.problems.addf("store.audit_key_file", "the key in %s must be at least %d characters, got %d", c.Store.AuditKeyFile, MinAuditKeyLength, n)
+			}
+		}
+	}
 	if c.Store.DSNEnv != "" {
 		if v, ok := r.env("store.dsn_env", c.Store.DSNEnv); ok {
 			c.Store.DSN = v

@@ -25,6 +25,7 @@ func validate(c *Config, p *collector) {
 	validateSource(&c.Source, p)
 	validateStore(&c.Store, p)
 	validateTokens(c.Tokens, p)
+	validateTokenLimits(c, p)
 	validateServices(c.Services, p)
 	validateOperatorControls(c, p)
 	validateIntegrations(c, p)
@@ -101,6 +102,23 @@ func validateTokens(tokens []Token, p *collector) {
 		for j, s := range t.Scopes {
 			if !slices.Contains(scopes, s) {
 				p.addf(fmt.Sprintf("%s.scopes[%d]", path, j), "unknown scope %q: must be one of %s", s, strings.Join(scopes, ", "))
+			}
+		}
+	}
+}
+
+// validateTokenLimits checks tokens[].services against services[] and
+// that patch prefixes are not empty.
+func validateTokenLimits(c *Config, p *collector) {
+	for i, t := range c.Tokens {
+		for j, name := range t.Services {
+			if !slices.ContainsFunc(c.Services, func(s Service) bool { return s.Name == name }) {
+				p.addf(fmt.Sprintf("tokens[%d].services[%d]", i, j), "undefined service %q", name)
+			}
+		}
+		for j, prefix := range t.PatchPrefixes {
+			if strings.TrimSpace(prefix) == "" {
+				p.addf(fmt.Sprintf("tokens[%d].patch_prefixes[%d]", i, j), "must not be empty (an empty prefix allows every patch; leave patch_prefixes out instead)")
 			}
 		}
 	}

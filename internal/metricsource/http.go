@@ -205,7 +205,29 @@ func (h *HTTP) QueryRange(ctx context.Context, query string, start, end time.Tim
 	if !ok {
 		return nil, fmt.Errorf("range query %q: got %s, want matrix", query, typeOf(v))
 	}
+	if err := onGrid(m, start, end, step); err != nil {
+		return nil, fmt.Errorf("range query %q: %w", query, err)
+	}
 	return m, nil
+}
+
+// onGrid checks that every point lies at start + i*step within [start,
+// end], as asked. A response cache that aligns ranges to the step
+// (VictoriaMetrics' without nocache=1, a query frontend's step alignment)
+// moves them, and a caller reading points by their time would find none.
+func onGrid(m model.Matrix, start, end time.Time, step time.Duration) error {
+	from, to, every := start.UnixMilli(), end.UnixMilli(), step.Milliseconds()
+	for _, s := range m {
+		for _, p := range s.Values {
+			ts := int64(p.Timestamp)
+			if ts < from || ts > to || every > 0 && (ts-from)%every != 0 {
+				return fmt.Errorf("the source answered a point at %s, off the asked grid (every %s from %s): "+
+					"a response cache that aligns ranges to the step moved it (for VictoriaMetrics behind a proxy, pass nocache=1 through)",
+					p.Timestamp.Time().UTC().Format(time.RFC3339Nano), step, start.UTC().Format(time.RFC3339Nano))
+			}
+		}
+	}
+	return nil
 }
 
 // partial turns warnings into an error. Thanos and Cortex-style backends

@@ -183,13 +183,25 @@ func TestHTTPQueryRange(t *testing.T) {
 		},
 		{name: "vector", body: vectorBody, err: "got vector, want matrix"},
 		{name: "bad body", body: `{`, err: "bad_response"},
+		// A cache that aligned the range to the step: points at :00 for
+		// a range asked from :07.
+		{
+			name: "off the grid",
+			body: `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1931256030,"1"]]}]}}`,
+			err:  "off the asked grid",
+		},
+		{
+			name: "partial",
+			body: `{"status":"success","warnings":["No StoreAPIs matched for this query"],"data":{"resultType":"matrix","result":[]}}`,
+			err:  "data may be partial",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &fakeAPI{body: tt.body}
 			h := serve(t, api, HTTPConfig{})
 			const query = `rate(x[5m])`
-			got, err := h.QueryRange(context.Background(), query, t0, t0.Add(time.Hour), 90*time.Second)
+			got, err := h.QueryRange(context.Background(), query, t0, t0.Add(time.Hour), 60*time.Second)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), strconv.Quote(query)) {
 					t.Fatalf("QueryRange error = %v, want one naming the query and containing %q", err, tt.err)
@@ -208,7 +220,9 @@ func TestHTTPQueryRange(t *testing.T) {
 				"query": query,
 				"start": strconv.FormatInt(t0.Unix(), 10),
 				"end":   strconv.FormatInt(t0.Add(time.Hour).Unix(), 10),
-				"step":  "90",
+				"step":  "60",
+				// VictoriaMetrics' response cache would move the points.
+				"nocache": "1",
 			}
 			for k, v := range want {
 				if got := req.form.Get(k); got != v {

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchgate/patchgate/internal/promtest"
+	"github.com/patchgate/patchgate/internal/vmtest"
 )
 
 // recorded is one hour of http_requests_total from base, every 15 s
@@ -59,7 +60,15 @@ func TestHTTPAgainstPrometheus(t *testing.T) {
 	if err := embedded.Append(context.Background(), data); err != nil {
 		t.Fatal(err)
 	}
-	sources := map[string]Source{"http": httpSrc, "embedded": embedded}
+	// The same source, unchanged, against VictoriaMetrics holding the same
+	// data: the second query engine.
+	vm := vmtest.Start(t, toSeries(data))
+	vmSrc, err := NewHTTP(HTTPConfig{URL: vm.URL, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vmSrc.Close()
+	sources := map[string]Source{"http": httpSrc, "embedded": embedded, "victoriametrics": vmSrc}
 
 	ctx := context.Background()
 	end := base.Add(time.Hour)

@@ -3,6 +3,7 @@ package metricsource
 import (
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -43,12 +44,26 @@ func newHeaderTransport(next http.RoundTripper, headers map[string]string, beare
 
 // RoundTrip implements http.RoundTripper. It clones the request before
 // changing it, as the RoundTripper contract asks.
+//
+// Range queries also get nocache=1 in the URL. VictoriaMetrics' response
+// cache rounds a range query's start and end down to a multiple of its
+// step once the query has about 50 points or more, so a stage starting at
+// :07 would come back with points at :00 and the gate, reading points by
+// their exact time, would read none. Prometheus, Thanos and Mimir ignore
+// the parameter. QueryRange also refuses points off the asked grid, for a
+// cache in front of the source that aligns ranges the same way.
 func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if len(t.header) > 0 {
+	rangeQuery := strings.HasSuffix(req.URL.Path, "/api/v1/query_range")
+	if len(t.header) > 0 || rangeQuery {
 		req = req.Clone(req.Context())
 		for k, v := range t.header {
 			req.Header[k] = v
 		}
+	}
+	if rangeQuery {
+		q := req.URL.Query()
+		q.Set("nocache", "1")
+		req.URL.RawQuery = q.Encode()
 	}
 	return t.next.RoundTrip(req)
 }

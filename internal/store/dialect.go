@@ -218,6 +218,17 @@ var tables = []string{
 			granted_at TEXT    NOT NULL DEFAULT '',
 			PRIMARY KEY (service, patch_id, cluster)
 		){strict}`,
+	// audit_chain is one hash chain over decisions, events, overrides,
+	// freezes and their deletions (chain.go).
+	`CREATE TABLE IF NOT EXISTS audit_chain (
+			seq       {seq},
+			kind      TEXT    NOT NULL,
+			ref       TEXT    NOT NULL,
+			digest    TEXT    NOT NULL,
+			keyed     INTEGER NOT NULL,
+			prev_hash TEXT    NOT NULL,
+			hash      TEXT    NOT NULL
+		){strict}`,
 	// readiness holds the row Ping rewrites to prove the store can write
 	// (sql.go). Nothing else reads it.
 	`CREATE TABLE IF NOT EXISTS readiness (

@@ -109,20 +109,31 @@ func (s *sqlStore) appendEvent(ctx context.Context, e Event) (Event, bool, error
 	if err != nil {
 		return Event{}, false, err
 	}
-	err = s.db.QueryRowContext(ctx, s.dialect.rebind(`
-		INSERT INTO events (id, patch_id, type, time, received_at, service, cluster, stage, severity,
-			attempt, hosts, detail, labels, idempotency_key, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (patch_id, idempotency_key) DO NOTHING
-		RETURNING seq`),
-		e.ID, e.PatchID, e.Type, formatTime(e.Time), formatTime(e.ReceivedAt), e.Service, e.Cluster,
-		e.Stage, e.Severity, e.Attempt, e.Hosts, e.Detail, labels, e.IdempotencyKey, e.Actor,
-	).Scan(&e.Seq)
-	if err == nil {
-		return e, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	created := false
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.dialect.rebind(`
+			INSERT INTO events (id, patch_id, type, time, received_at, service, cluster, stage, severity,
+				attempt, hosts, detail, labels, idempotency_key, actor)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (patch_id, idempotency_key) DO NOTHING
+			RETURNING seq`),
+			e.ID, e.PatchID, e.Type, formatTime(e.Time), formatTime(e.ReceivedAt), e.Service, e.Cluster,
+			e.Stage, e.Severity, e.Attempt, e.Hosts, e.Detail, labels, e.IdempotencyKey, e.Actor,
+		).Scan(&e.Seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the key was taken: nothing to chain
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		return s.chain(ctx, tx, kindEvent, e.ID)
+	})
+	if err != nil {
 		return Event{}, false, err
+	}
+	if created {
+		return e, true, nil
 	}
 	// The key was taken: answer with the event stored under it.
 	row := s.db.QueryRowContext(ctx, s.dialect.rebind(

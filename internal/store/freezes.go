@@ -61,7 +61,7 @@ func (s *sqlStore) DeleteFreeze(ctx context.Context, id, by, reason string, at t
 	return deleteControl(ctx, s, freezeTable, id, by, reason, at, scanFreeze)
 }
 
-var freezeTable = controlTable{name: "freezes", columns: freezeColumns, end: "ends_at", global: true}
+var freezeTable = controlTable{name: "freezes", columns: freezeColumns, end: "ends_at", global: true, kind: kindFreeze}
 
 func scanFreeze(r scanner) (Freeze, error) {
 	var (

@@ -30,7 +30,7 @@ const sqliteParams = "_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL&_t
 // An in-memory SQLite database does not work: each pooled connection would
 // see its own. For PostgreSQL, dsn is a pgx connection string; a
 // search_path parameter in it selects the schema.
-func Open(ctx context.Context, driver, dsn string) (Store, error) {
+func Open(ctx context.Context, driver, dsn string, opts ...Option) (Store, error) {
 	if dsn == "" {
 		return nil, errors.New("store: open: empty DSN")
 	}
@@ -49,6 +49,9 @@ func Open(ctx context.Context, driver, dsn string) (Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
 	}
 	s := &sqlStore{db: db, dialect: d, appending: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
@@ -61,7 +64,7 @@ func Open(ctx context.Context, driver, dsn string) (Store, error) {
 // SQLite file or a database without patchgate's tables is an error saying
 // so. SQLite is opened with mode=ro; PostgreSQL sessions are read-only
 // (default_transaction_read_only).
-func OpenReadOnly(ctx context.Context, driver, dsn string) (Store, error) {
+func OpenReadOnly(ctx context.Context, driver, dsn string, opts ...Option) (Store, error) {
 	if dsn == "" {
 		return nil, errors.New("store: open: empty DSN")
 	}
@@ -85,6 +88,9 @@ func OpenReadOnly(ctx context.Context, driver, dsn string) (Store, error) {
 		return nil, fmt.Errorf("store: open %s read-only: %w", d.name, err)
 	}
 	s := &sqlStore{db: db, dialect: d, appending: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
 	err = hasDecisions(ctx, db)
 	if err != nil && d == sqliteDialect && strings.Contains(err.Error(), "readonly") {
 		// A WAL database in a folder we may not write (a backup copy):
@@ -110,6 +116,20 @@ func OpenReadOnly(ctx context.Context, driver, dsn string) (Store, error) {
 func hasDecisions(ctx context.Context, db *sql.DB) error {
 	var n int64
 	return db.QueryRowContext(ctx, "SELECT count(*) FROM decisions").Scan(&n)
+}
+
+// Option changes how Open and OpenReadOnly open a store.
+type Option func(*sqlStore)
+
+// WithAuditKey keys the audit chain with key (HMAC-SHA256): entries are
+// written and verified under it, and a chain written without a key is
+// rekeyed on Open (after it verifies). An empty key is no key.
+func WithAuditKey(key []byte) Option {
+	return func(s *sqlStore) {
+		if len(key) > 0 {
+			s.key = append([]byte(nil), key...)
+		}
+	}
 }
 
 // sqliteReadOnlyDSN turns a file path or "file:" URI into a read-only URI,
@@ -202,6 +222,9 @@ func (s *sqlStore) migrateOnce(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+	}
+	if err := s.migrateChain(ctx, tx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -76,7 +76,7 @@ func (s *sqlStore) DeleteOverride(ctx context.Context, id, by, reason string, at
 	return deleteControl(ctx, s, overrideTable, id, by, reason, at, scanOverride)
 }
 
-var overrideTable = controlTable{name: "overrides", columns: overrideColumns, end: "expires_at"}
+var overrideTable = controlTable{name: "overrides", columns: overrideColumns, end: "expires_at", kind: kindOverride}
 
 func scanOverride(r scanner) (Override, error) {
 	var (

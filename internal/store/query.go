@@ -14,7 +14,14 @@ import (
 // queryAll runs q and scans every row with scan; what names the work in
 // errors ("list overrides").
 func queryAll[T any](ctx context.Context, s *sqlStore, what, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+	return queryAllIn(ctx, s.db, s, what, q, args, scan)
+}
+
+// queryAllIn is queryAll on db, a database or a transaction.
+func queryAllIn[T any](ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, s *sqlStore, what, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := db.QueryContext(ctx, s.dialect.rebind(q), args...)
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("store: %s: %w", what, err))
 	}
@@ -42,6 +49,8 @@ type controlTable struct {
 	// global is true when a row with an empty service applies to every
 	// service, so a service filter also returns those.
 	global bool
+	// kind is the audit chain entry kind of a new row.
+	kind string
 }
 
 // list returns the rows f selects, oldest first.
@@ -79,7 +88,12 @@ func insertControl(ctx context.Context, s *sqlStore, t controlTable, columns []s
 	}
 	id = u.String()
 	q := "INSERT INTO " + t.name + " (id, " + strings.Join(columns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(columns)) + ") RETURNING seq"
-	err = s.db.QueryRowContext(ctx, s.dialect.rebind(q), append([]any{id}, values...)...).Scan(&seq)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, s.dialect.rebind(q), append([]any{id}, values...)...).Scan(&seq); err != nil {
+			return err
+		}
+		return s.chain(ctx, tx, t.kind, id)
+	})
 	return id, seq, err
 }
 
@@ -87,9 +101,18 @@ func insertControl(ctx context.Context, s *sqlStore, t controlTable, columns []s
 // Deleting a deleted row changes nothing; an unknown id is ErrNotFound.
 func deleteControl[T any](ctx context.Context, s *sqlStore, t controlTable, id, by, reason string, at time.Time, scan func(scanner) (T, error)) (T, error) {
 	var zero T
-	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
-		UPDATE `+t.name+` SET deleted_at = ?, deleted_by = ?, delete_reason = ?
-		WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.dialect.rebind(`
+			UPDATE `+t.name+` SET deleted_at = ?, deleted_by = ?, delete_reason = ?
+			WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.chain(ctx, tx, deletionKind[t.name], id)
+	})
 	if err != nil {
 		return zero, unavailable(fmt.Errorf("store: delete %s %q: %w", t.name, id, err))
 	}

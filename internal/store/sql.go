@@ -22,6 +22,8 @@ type sqlStore struct {
 	// appending holds one token while an append runs: appends in one
 	// process queue here instead of contending for the database lock.
 	appending chan struct{}
+	// key, when set, keys the audit chain's hashes (HMAC-SHA256).
+	key []byte
 }
 
 const decisionColumns = "seq, id, service, patch_id, stage, attempt, verdict, evaluated_at, body, prev_hash, hash"
@@ -38,24 +40,20 @@ func (s *sqlStore) appendDecision(ctx context.Context, d Decision) (Decision, er
 	if d.ID == "" {
 		return d, invalid("empty id")
 	}
-	select {
-	case s.appending <- struct{}{}:
-	case <-ctx.Done():
-		return d, ctx.Err()
-	}
-	defer func() { <-s.appending }()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = appendDecisionIn(ctx, s, tx, d)
+		return err
+	})
+	return d, err
+}
 
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return d, err
-	}
-	defer tx.Rollback()
-
+func appendDecisionIn(ctx context.Context, s *sqlStore, tx *sql.Tx, d Decision) (Decision, error) {
 	var (
 		last int64
 		prev string
 	)
-	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		last, prev = 0, GenesisHash
@@ -78,10 +76,7 @@ func (s *sqlStore) appendDecision(ctx context.Context, d Decision) (Decision, er
 	if err != nil {
 		return d, err
 	}
-	if err := tx.Commit(); err != nil {
-		return d, fmt.Errorf("commit: %w", err)
-	}
-	return d, nil
+	return d, s.chain(ctx, tx, kindDecision, d.ID)
 }
 
 func (s *sqlStore) GetDecision(ctx context.Context, id string) (Decision, error) {

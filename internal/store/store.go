@@ -63,17 +63,36 @@ type Attempt struct {
 	OutcomeLook int
 }
 
-// VerifyResult is the outcome of checking the hash chain.
+// VerifyResult is the outcome of checking the hash chains: the decisions'
+// own, and the audit chain over decisions, events, overrides and freezes
+// (chain.go).
 type VerifyResult struct {
-	Rows int64
-	// OK is false when a row's hash or link does not match; FirstBroken is
-	// then that row's sequence number and Problem says what is wrong.
-	OK          bool
-	FirstBroken int64
-	Problem     string
-	// Head is the hash of the last row (GenesisHash for an empty log).
-	// Keep a copy outside the database to notice rows cut from the end.
+	// Rows counts decisions; Events, Overrides and Freezes the other rows.
+	Rows                       int64
+	Events, Overrides, Freezes int64
+	// OK is false when a row or chain entry does not match; FirstBrokenRow
+	// then names the first, in the order of writes ("decision 3", "event 7
+	// (id …)", "chain entry 12"), and Problem says what is wrong.
+	// FirstBroken is that decision's seq when the row is a decision.
+	OK             bool
+	FirstBroken    int64
+	FirstBrokenRow string
+	Problem        string
+	// Head is the hash of the last decision (GenesisHash for an empty
+	// log). Keep a copy outside the database to notice rows cut from the
+	// end.
 	Head string
+	// Entries counts audit chain entries and ChainHead is the newest one's
+	// hash. NoChain is true for a store written by a patchgate from before
+	// the audit chain, not yet opened for writing (which chains its rows).
+	Entries   int64
+	ChainHead string
+	NoChain   bool
+	// Keyed counts entries hashed under an audit key; KeyChecked says
+	// whether they were checked under one (Verify of a store opened
+	// WithAuditKey), otherwise only their links and row digests were.
+	Keyed      int64
+	KeyChecked bool
 }
 
 // Store is implemented by the SQLite and PostgreSQL stores.
