@@ -176,6 +176,9 @@ var uiFuncs = template.FuncMap{
 	"join":        func(s []string) string { return strings.Join(s, ", ") },
 	"details":     sortedDetails,
 	"startsource": startSource,
+	"threshold":   thresholdText,
+	"observed":    observedText,
+	"formula":     statsFormula,
 	"rows": func(rows []rolloutRow, id string) map[string]any {
 		return map[string]any{"Rows": rows, "ID": id}
 	},
@@ -196,7 +199,7 @@ func formatValue(v *float64) string {
 	case x == math.Trunc(x) && math.Abs(x) < 1e15:
 		return numfmt.Grouped(x, 0)
 	case math.Abs(x) >= 1000:
-		return numfmt.Grouped(x, 1)
+		return numfmt.Grouped(x, 0)
 	default:
 		return strconv.FormatFloat(x, 'g', 4, 64)
 	}

@@ -228,7 +228,7 @@ func TestBrowser(t *testing.T) {
 		step(t, ctx, "loading", chromedp.Navigate(ts.URL+"/ui/decisions/"+decKernelNoGo),
 			chromedp.WaitVisible(chromedp.CSS("tr.check-fail#check-error_delta")))
 		text := run(t, ctx, "failing check", chromedp.Text(chromedp.ID("check-error_delta")))
-		for _, want := range []string{"error_delta", "fail", "2.5", "0.5", "regression beyond the 0.50pp margin"} {
+		for _, want := range []string{"error_delta", "fail", "2.302", "0.5", "+2.30 pp, beyond the 0.5 pp margin"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("failing check row %q lacks %q", text, want)
 			}
