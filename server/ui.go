@@ -32,6 +32,13 @@ type UIConfig struct {
 	// Controls lists the overrides and freezes (store.Store implements
 	// it). Nil: the overrides page says it cannot list them.
 	Controls Controls
+	// SessionKey signs the UI's session cookies (at least
+	// MinSessionKeyBytes). Replicas behind one address must share it.
+	// Empty: a random key per process, so a session works only on the
+	// replica that issued it and ends when the process restarts.
+	SessionKey []byte
+	// SessionTTL is how long a session lasts (default DefaultSessionTTL).
+	SessionTTL time.Duration
 }
 
 // Controls reads the operator's overrides and freezes.

@@ -273,7 +273,7 @@ func TestUIBearerHeaderAndAPIClients(t *testing.T) {
 
 func TestUIStaleCookie(t *testing.T) {
 	s := newUIServer(t)
-	rec := page(t, s.Handler(), http.MethodGet, "/ui/", &http.Cookie{Name: tokenCookie, Value: "bm90LWEtdG9rZW4"}, nil, nil)
+	rec := page(t, s.Handler(), http.MethodGet, "/ui/", &http.Cookie{Name: sessionCookie, Value: "bm90LWEtdG9rZW4.c2ln"}, nil, nil)
 	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/ui/login") {
 		t.Fatalf("stale cookie: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
