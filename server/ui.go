@@ -65,6 +65,8 @@ type uiPage struct {
 	Nav      string
 	LoggedIn bool
 	Data     any
+	// Actions are the forms the signed-in session may post.
+	Actions actions
 }
 
 // contentSecurityPolicy keeps the pages to themselves: no script at all,
@@ -87,6 +89,7 @@ func (s *Server) render(c echo.Context, status int, name string, p uiPage) error
 	if !s.auth.off {
 		p.LoggedIn = true
 	}
+	p.Actions = s.actionsFor(c)
 	var buf bytes.Buffer
 	if err := uiPages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.logger.ErrorContext(c.Request().Context(), "rendering page", "page", name, "err", err)
@@ -120,6 +123,7 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/history", s.handleHistory, page)
 	e.GET("/ui/overrides", s.handleOverrides, page)
 	e.GET("/reports/coverage", s.handleCoverageReport, page)
+	s.uiActionRoutes(e)
 	e.GET("/ui/*", func(c echo.Context) error {
 		return s.errorPage(c, http.StatusNotFound, "There is no such page.", nil)
 	})
