@@ -39,6 +39,9 @@ type UIConfig struct {
 	SessionKey []byte
 	// SessionTTL is how long a session lasts (default DefaultSessionTTL).
 	SessionTTL time.Duration
+	// Series runs the decision page chart's queries (the gate's metric
+	// source). Nil: the chart says "no data".
+	Series RangeQuerier
 }
 
 // Controls reads the operator's overrides and freezes.

@@ -268,7 +268,7 @@ func TestBrowser(t *testing.T) {
 // decision page and the approval are kept as screenshots.
 func TestBrowserApproval(t *testing.T) {
 	ctx := newBrowser(t)
-	s := newUIServer(t, withOncall)
+	s := newUIServer(t, withOncall, func(c *Config) { c.UI.Series = &fakeSeries{} })
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	artifacts := artifactDir(t)
@@ -293,6 +293,14 @@ func TestBrowserApproval(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("token"), oncallToken),
 		chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.ID("override-form")))
+	for _, b := range boxes(t, ctx, "svg.chart") {
+		if b[0] < 200 || b[1] < 100 {
+			t.Errorf("a chart is %dx%d px: not visible", b[0], b[1])
+		}
+	}
+	if n := len(boxes(t, ctx, "svg.chart polyline")); n != 5 {
+		t.Errorf("%d lines in the charts, want 5", n)
+	}
 	shot("decision-page.png")
 
 	from := console.len()

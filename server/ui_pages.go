@@ -141,6 +141,7 @@ type decisionData struct {
 	Raw     string
 	// Actor is who an override made from the page is recorded as.
 	Actor string
+	Chart decisionChart
 }
 
 // handleDecisionPage shows one decision with every check.
@@ -162,7 +163,7 @@ func (s *Server) handleDecisionPage(c echo.Context) error {
 		return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("decision %q: stored body: %w", id, err))
 	}
 	data := decisionData{D: view, Verdict: string(view.Decision), StageOf: s.stageOf(view.Service, view.Stage), Raw: prettyJSON(d.Body),
-		Actor: TokenName(c.Request().Context())}
+		Actor: TokenName(c.Request().Context()), Chart: s.chartFor(c.Request().Context(), view)}
 	for name, raw := range fields {
 		if !slices.Contains(knownDecisionFields, name) {
 			data.Extra = append(data.Extra, keyValue{Key: name, Value: prettyJSON(raw)})

@@ -150,6 +150,8 @@ func (a *app) uiConfig(now func() time.Time) server.UIConfig {
 		// process signs its own sessions.
 		SessionKey: []byte(a.cfg.UI.SessionKey),
 		SessionTTL: time.Duration(a.cfg.UI.SessionTTL),
+		// The decision page's chart runs the decision's queries again.
+		Series: a.source,
 	}
 }
 
