@@ -89,8 +89,9 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 		lb, sb := long.ratio/budget, short.ratio/budget
 		res.Details["burn_"+model.Duration(w.Long).String()] = lb
 		res.Details["burn_"+model.Duration(w.Short).String()] = sb
-		parts = append(parts, fmt.Sprintf("%s %.2f× and %s %.2f× (limit %g×)",
-			model.Duration(w.Long), lb, model.Duration(w.Short), sb, w.Factor))
+		res.Details["limit_"+model.Duration(w.Long).String()+"_"+model.Duration(w.Short).String()] = w.Factor
+		parts = append(parts, fmt.Sprintf("%s/%s burning %.2f×/%.2f× against a limit of %g×",
+			model.Duration(w.Long), model.Duration(w.Short), lb, sb, w.Factor))
 		if eff := math.Min(lb, sb); eff/w.Factor > worst/math.Max(worstFactor, 1e-12) || worstFactor == 0 {
 			worst, worstFactor = eff, w.Factor
 		}
@@ -109,7 +110,8 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 		parts = append(parts, fmt.Sprintf("%s of the %s error budget left (minimum %s)",
 			pct(remaining), model.Duration(period), pct(c.cfg.MinBudgetRemaining)))
 	}
-	explain := fmt.Sprintf("burn rate = error ratio / (1 − %g%%): %s", l.service.SLO.Objective, strings.Join(parts, "; "))
+	explain := fmt.Sprintf("%s (burn rate = error ratio ÷ the %s error budget of a %g%% objective)",
+		strings.Join(parts, "; "), pct(budget), l.service.SLO.Objective)
 	switch {
 	case len(failing) > 0:
 		res.Verdict = Fail

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/patchgate/patchgate/gate/stats"
 	"github.com/patchgate/patchgate/internal/config"
@@ -39,23 +40,26 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	r := result(c.name(), Inconclusive, "", queries...)
 	r.Observed, r.Threshold, r.Unit = ptr(res.DHat*100), ptr(c.cfg.MarginPP), "percentage points"
 	r.Details = res.Details()
-	window := fmt.Sprintf("%s–%s (%d minute(s), range queries step 1m)",
-		l.start.UTC().Format("15:04"), l.lookEnd(k).UTC().Format("15:04"), k)
-	arms := fmt.Sprintf("canary %s errors of %s requests (%s), baseline %s of %s (%s), difference %+.3fpp",
-		num(res.CanaryErrors), num(res.CanaryTotal), pct(res.CanaryRate),
-		num(res.BaselineErrors), num(res.BaselineTotal), pct(res.BaselineRate), res.DHat*100)
+	// The sentence leads with what a person checks (the two error rates,
+	// their difference and the margin); the statistics that decided stay
+	// in Details, with a short "how decided" tail here.
+	window := fmt.Sprintf("%s–%s (%d min)", l.start.UTC().Format("15:04"), l.lookEnd(k).UTC().Format("15:04"), k)
+	arms := fmt.Sprintf("canary %s errors (%s of %s) against baseline %s (%s of %s): %s",
+		percent(res.CanaryRate), num(res.CanaryErrors), num(res.CanaryTotal),
+		percent(res.BaselineRate), num(res.BaselineErrors), num(res.BaselineTotal), pp(res.DHat*100))
+	margin := fmt.Sprintf("%g pp", c.cfg.MarginPP)
 	rule := c.rule(res)
 	switch res.Outcome {
 	case stats.NotEnoughData:
 		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s", window, arms, needed(res))
 	case stats.Regression:
 		r.Verdict, r.outcome = Fail, string(NoGo)
-		r.Sentence = fmt.Sprintf("regression beyond the %.2fpp margin established over %s: %s; %s", c.cfg.MarginPP, window, arms, rule)
+		r.Sentence = fmt.Sprintf("%s, beyond the %s margin, over %s; %s", arms, margin, window, rule)
 	case stats.NoRegression:
 		r.Verdict, r.outcome = Pass, string(Go)
-		r.Sentence = fmt.Sprintf("any regression is within the %.2fpp margin over %s: %s; %s", c.cfg.MarginPP, window, arms, rule)
+		r.Sentence = fmt.Sprintf("%s, within the %s margin, over %s; %s", arms, margin, window, rule)
 	default:
-		r.Sentence = fmt.Sprintf("undecided over %s: %s; %s", window, arms, rule)
+		r.Sentence = fmt.Sprintf("%s: not yet clear against the %s margin over %s; %s", arms, margin, window, rule)
 	}
 	if l.outcome != "" && k < l.k {
 		r.Sentence += fmt.Sprintf(" (decided at look %d; kept for this stage attempt)", k)
@@ -63,13 +67,30 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	return r
 }
 
+// rule is the short "how decided" tail of the sentence; every number
+// behind it is in the check's details.
 func (c errorDeltaCheck) rule(res stats.Result) string {
 	if res.Looks == 0 {
-		return fmt.Sprintf("confidence sequence at α=%g: ln M(no_go)=%.3f, ln M(go)=%.3f against ln(1/α)=%.3f (S=%.3f, V=%.3f)",
-			c.cfg.Alpha, res.LnMNoGo, res.LnMGo, res.Bound, res.S, res.V)
+		return fmt.Sprintf("confidence sequence at α=%g: ln M %.2f (no_go) and %.2f (go) against %.2f",
+			c.cfg.Alpha, res.LnMNoGo, res.LnMGo, res.Bound)
 	}
-	return fmt.Sprintf("Z(δ)=S/√V=%.3f/√%.3f=%.3f with V=max(V_bin %.3f, %.2f×V_emp %.3f); no_go when Z ≥ %.3f, go when −Z ≥ %.3f (Pocock bound b=%.3f at look %d of %d, skew γ=%.3f, α=%g each way)",
-		res.S, res.V, res.Z, res.VBin, res.EmpFactor, res.VEmp, res.NoGoBound, res.GoBound, res.Bound, res.Look, res.Looks, res.Gamma, c.cfg.Alpha)
+	return fmt.Sprintf("sequential test at look %d of %d: Z %.2f, no_go at Z ≥ %.2f, go at Z ≤ −%.2f",
+		res.Look, res.Looks, res.Z, res.NoGoBound, res.GoBound)
+}
+
+// percent prints a ratio as a percentage a person reads: two decimals,
+// or two significant digits below 0.1%.
+func percent(v float64) string {
+	x := v * 100
+	if x != 0 && math.Abs(x) < 0.1 {
+		return strconv.FormatFloat(x, 'g', 2, 64) + "%"
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64) + "%"
+}
+
+// pp prints a difference in percentage points with its sign.
+func pp(v float64) string {
+	return fmt.Sprintf("%+.2f pp", v)
 }
 
 func needed(res stats.Result) string {

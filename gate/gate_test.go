@@ -142,7 +142,7 @@ func TestChecks(t *testing.T) {
 			name: "regression beyond the margin is a no_go naming the numbers",
 			arms: []arm{{"canary", canaryRPS, 0.03, -5, 10, false}, {"baseline", baselineRPS, 0.005, -5, 10, false}},
 			at:   10, want: NoGo, check: "error_delta", checkWant: Fail,
-			reason: []string{"error_delta failed", "regression beyond the 0.50pp margin", "3.000%", "0.500%", "+2.500pp"},
+			reason: []string{"error_delta failed: canary 3.00% errors (1,800 of 60,000) against baseline 0.50%", "+2.50 pp, beyond the 0.5 pp margin"},
 		},
 		{
 			name: "within the margin but not yet shown is a wait",
@@ -180,7 +180,7 @@ func TestChecks(t *testing.T) {
 			name: "a budget burning fast is a no_go",
 			arms: []arm{{"canary", canaryRPS, 0.5, -5, 10, false}, {"baseline", baselineRPS, 0.5, -5, 10, false}},
 			at:   10, want: NoGo, check: "burn_rate", checkWant: Fail,
-			reason: []string{"burns its error budget too fast"},
+			reason: []string{"burns its error budget too fast", "1h/5m burning", "against a limit of 14.4×", "6h/30m burning", "against a limit of 6×"},
 		},
 	}
 	for _, tc := range cases {

@@ -133,6 +133,8 @@ type Server struct {
 	now          func() time.Time
 	ui           UIConfig
 	answers      *answers
+	sessions     *sessions
+	logins       *loginLimiter
 	// readiness is the last not-ready error logged (nil while ready).
 	readiness atomic.Pointer[string]
 }
@@ -143,6 +145,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
 	auth, err := newAuthenticator(cfg.Tokens, cfg.InsecureNoAuth)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	sess, err := newSessions(cfg.UI.SessionKey, cfg.UI.SessionTTL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -163,6 +169,8 @@ func New(cfg Config) (*Server, error) {
 		now:          cfg.Now,
 		ui:           cfg.UI,
 		answers:      newAnswers(answerCacheSize),
+		sessions:     sess,
+		logins:       newLoginLimiter(),
 	}
 	s.echo = s.routes(cfg.Registry)
 	return s, nil

@@ -32,6 +32,16 @@ type UIConfig struct {
 	// Controls lists the overrides and freezes (store.Store implements
 	// it). Nil: the overrides page says it cannot list them.
 	Controls Controls
+	// SessionKey signs the UI's session cookies (at least
+	// MinSessionKeyBytes). Replicas behind one address must share it.
+	// Empty: a random key per process, so a session works only on the
+	// replica that issued it and ends when the process restarts.
+	SessionKey []byte
+	// SessionTTL is how long a session lasts (default DefaultSessionTTL).
+	SessionTTL time.Duration
+	// Series runs the decision page chart's queries (the gate's metric
+	// source). Nil: the chart says "no data".
+	Series RangeQuerier
 }
 
 // Controls reads the operator's overrides and freezes.
@@ -58,6 +68,8 @@ type uiPage struct {
 	Nav      string
 	LoggedIn bool
 	Data     any
+	// Actions are the forms the signed-in session may post.
+	Actions actions
 }
 
 // contentSecurityPolicy keeps the pages to themselves: no script at all,
@@ -80,6 +92,7 @@ func (s *Server) render(c echo.Context, status int, name string, p uiPage) error
 	if !s.auth.off {
 		p.LoggedIn = true
 	}
+	p.Actions = s.actionsFor(c)
 	var buf bytes.Buffer
 	if err := uiPages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.logger.ErrorContext(c.Request().Context(), "rendering page", "page", name, "err", err)
@@ -113,6 +126,7 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/history", s.handleHistory, page)
 	e.GET("/ui/overrides", s.handleOverrides, page)
 	e.GET("/reports/coverage", s.handleCoverageReport, page)
+	s.uiActionRoutes(e)
 	e.GET("/ui/*", func(c echo.Context) error {
 		return s.errorPage(c, http.StatusNotFound, "There is no such page.", nil)
 	})
@@ -176,6 +190,9 @@ var uiFuncs = template.FuncMap{
 	"join":        func(s []string) string { return strings.Join(s, ", ") },
 	"details":     sortedDetails,
 	"startsource": startSource,
+	"threshold":   thresholdText,
+	"observed":    observedText,
+	"formula":     statsFormula,
 	"rows": func(rows []rolloutRow, id string) map[string]any {
 		return map[string]any{"Rows": rows, "ID": id}
 	},
@@ -196,7 +213,7 @@ func formatValue(v *float64) string {
 	case x == math.Trunc(x) && math.Abs(x) < 1e15:
 		return numfmt.Grouped(x, 0)
 	case math.Abs(x) >= 1000:
-		return numfmt.Grouped(x, 1)
+		return numfmt.Grouped(x, 0)
 	default:
 		return strconv.FormatFloat(x, 'g', 4, 64)
 	}

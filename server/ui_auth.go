@@ -1,28 +1,35 @@
 package server
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/patchgate/patchgate/internal/config"
 )
 
-// tokenCookie holds the token a browser signed in with. It is HttpOnly
-// and SameSite=Strict, Secure over TLS, and accepted only on the GET pages
-// of the UI and the report: never by the JSON API, whose POSTs a cookie
-// would expose to cross-site requests.
+// tokenCookie is the cookie of earlier releases, which held the raw
+// token: it is no longer read, and cleared when a browser still sends it.
 const tokenCookie = "patchgate_token"
 
+// sessionOf returns the session a page or form was authenticated by, if
+// any.
+func sessionOf(c echo.Context) (session, bool) {
+	sess, ok := c.Get("session").(session)
+	return sess, ok
+}
+
 // pageAuth authenticates a GET page by its bearer token or, failing a
-// header, by the sign-in cookie. A browser without a valid token is sent
-// to the sign-in form; an API client gets the usual 401 envelope.
+// header, by the session cookie. A browser without a valid session is
+// sent to the sign-in form; an API client gets the usual 401 envelope.
 func (s *Server) pageAuth(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -30,18 +37,7 @@ func (s *Server) pageAuth(scope string) echo.MiddlewareFunc {
 			if req.Method != http.MethodGet && req.Method != http.MethodHead {
 				return &APIError{Status: http.StatusMethodNotAllowed, Message: "pages are read with GET"}
 			}
-			fromCookie := false
-			if req.Header.Get(echo.HeaderAuthorization) == "" {
-				if ck, err := req.Cookie(tokenCookie); err == nil && ck.Value != "" {
-					// An undecodable cookie presents no token: 401.
-					token, _ := base64.RawURLEncoding.DecodeString(ck.Value)
-					r := req.Clone(req.Context())
-					r.Header.Set(echo.HeaderAuthorization, "Bearer "+string(token))
-					c.SetRequest(r)
-					fromCookie = true
-				}
-			}
-			t, err := s.auth.authorize(c, scope)
+			t, fromCookie, err := s.authenticatePage(c, scope)
 			if err != nil {
 				return s.pageAuthFailed(c, err, fromCookie)
 			}
@@ -50,6 +46,33 @@ func (s *Server) pageAuth(scope string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// authenticatePage reads the bearer header, else the session cookie (and
+// keeps the session in c for the page's forms).
+func (s *Server) authenticatePage(c echo.Context, scope string) (t token, fromCookie bool, err error) {
+	req := c.Request()
+	if req.Header.Get(echo.HeaderAuthorization) != "" || s.auth.off {
+		t, err := s.auth.authorize(c, scope)
+		return t, false, err
+	}
+	if _, err := req.Cookie(tokenCookie); err == nil {
+		clearCookie(c, tokenCookie)
+	}
+	ck, err := req.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		t, err := s.auth.authorize(c, scope) // the usual 401
+		return t, false, err
+	}
+	sess, err := s.sessions.read(ck.Value, s.now())
+	if err != nil {
+		return token{}, true, &APIError{Status: http.StatusUnauthorized, Message: err.Error()}
+	}
+	if t, err = s.auth.authorizeSession(sess, scope); err != nil {
+		return token{}, true, err
+	}
+	c.Set("session", sess)
+	return t, true, nil
 }
 
 // pageAuthFailed sends browsers to sign in (dropping a cookie that no
@@ -66,7 +89,7 @@ func (s *Server) pageAuthFailed(c echo.Context, err error, fromCookie bool) erro
 	}
 	if ae.Status == http.StatusUnauthorized {
 		if fromCookie {
-			s.setTokenCookie(c, "")
+			clearCookie(c, sessionCookie)
 		}
 		c.Response().Header().Del(echo.HeaderWWWAuthenticate)
 		return c.Redirect(http.StatusSeeOther, "/ui/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
@@ -78,22 +101,24 @@ func acceptsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get(echo.HeaderAccept), "text/html")
 }
 
-// setTokenCookie sets the sign-in cookie, or clears it when token is "".
-// The token is base64url-encoded: a cookie value cannot hold every byte a
-// token may have.
-func (s *Server) setTokenCookie(c echo.Context, token string) {
-	ck := &http.Cookie{
-		Name:     tokenCookie,
-		Value:    base64.RawURLEncoding.EncodeToString([]byte(token)),
+// setSessionCookie sets the session cookie; it expires with the session.
+func (s *Server) setSessionCookie(c echo.Context, value string, expires time.Time) {
+	c.SetCookie(&http.Cookie{
+		Name:     sessionCookie,
+		Value:    value,
 		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(s.sessions.ttl.Seconds()),
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
 		Secure:   c.Scheme() == "https",
-	}
-	if token == "" {
-		ck.MaxAge = -1
-	}
-	c.SetCookie(ck)
+	})
+}
+
+// clearCookie tells the browser to drop a cookie.
+func clearCookie(c echo.Context, name string) {
+	c.SetCookie(&http.Cookie{Name: name, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: c.Scheme() == "https"})
 }
 
 type loginData struct {
@@ -122,9 +147,18 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if !sameOrigin(req) {
 		return s.errorPage(c, http.StatusForbidden, "Sign-in from another site is refused.", nil)
 	}
+	addr := clientAddr(c)
+	if wait := s.logins.wait(addr, s.now()); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(secs))
+		s.logger.WarnContext(req.Context(), "sign-in attempts refused", "client", addr)
+		return s.render(c, http.StatusTooManyRequests, "login", uiPage{Title: "Sign in",
+			Data: loginData{Next: next, Message: fmt.Sprintf("Too many failed sign-in attempts from your address; try again in %d s.", secs)}})
+	}
 	token := strings.TrimSpace(c.FormValue("token"))
 	t, ok := s.auth.lookup(token)
 	if token == "" || !ok {
+		s.logins.failed(addr, s.now())
 		// A page, not a redirect: the form stays where it was posted.
 		return s.render(c, http.StatusUnauthorized, "login", uiPage{Title: "Sign in",
 			Data: loginData{Next: next, Message: "That token is not valid."}})
@@ -133,8 +167,12 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return s.render(c, http.StatusForbidden, "login", uiPage{Title: "Sign in",
 			Data: loginData{Next: next, Message: fmt.Sprintf("Token %q lacks the %q (or %q) scope these pages need.", t.name, config.ScopeGate, config.ScopeAdmin)}})
 	}
-	s.setTokenCookie(c, token)
-	s.logger.InfoContext(req.Context(), "signed in to the UI", "token", t.name)
+	value, sess, err := s.sessions.issue(t, s.now())
+	if err != nil {
+		return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("issuing a session: %w", err))
+	}
+	s.setSessionCookie(c, value, time.Unix(sess.Expires, 0))
+	s.logger.InfoContext(req.Context(), "signed in to the UI", "token", t.name, "expires", time.Unix(sess.Expires, 0).UTC())
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
@@ -143,7 +181,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 	if !sameOrigin(c.Request()) {
 		return s.errorPage(c, http.StatusForbidden, "Sign-out from another site is refused.", nil)
 	}
-	s.setTokenCookie(c, "")
+	clearCookie(c, sessionCookie)
 	return c.Redirect(http.StatusSeeOther, "/ui/login")
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/internal/testenv"
 )
 
@@ -228,7 +229,7 @@ func TestBrowser(t *testing.T) {
 		step(t, ctx, "loading", chromedp.Navigate(ts.URL+"/ui/decisions/"+decKernelNoGo),
 			chromedp.WaitVisible(chromedp.CSS("tr.check-fail#check-error_delta")))
 		text := run(t, ctx, "failing check", chromedp.Text(chromedp.ID("check-error_delta")))
-		for _, want := range []string{"error_delta", "fail", "2.5", "0.5", "regression beyond the 0.50pp margin"} {
+		for _, want := range []string{"error_delta", "fail", "2.302", "0.5", "+2.30 pp, beyond the 0.5 pp margin"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("failing check row %q lacks %q", text, want)
 			}
@@ -259,4 +260,70 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot of the coverage report: %s (%d bytes)", path, len(shot))
 	})
+}
+
+// TestBrowserApproval approves a stage from the decision page in headless
+// Chromium with JavaScript off: the form posts with its CSRF token, the
+// override is stored in the signed-in person's name and listed. The
+// decision page and the approval are kept as screenshots.
+func TestBrowserApproval(t *testing.T) {
+	ctx := newBrowser(t)
+	s := newUIServer(t, withOncall, func(c *Config) { c.UI.Series = &fakeSeries{} })
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	artifacts := artifactDir(t)
+	console := watchConsole(ctx)
+	noScript, cancel := context.WithTimeout(ctx, browserStep)
+	defer cancel()
+	if _, err := chromedp.Call(noScript, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	shot := func(name string) {
+		t.Helper()
+		png := run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		path := filepath.Join(artifacts, name)
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s (%d bytes)", path, len(png))
+	}
+
+	step(t, ctx, "signing in",
+		chromedp.Navigate(ts.URL+"/ui/decisions/"+decKernelNoGo), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), oncallToken),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("override-form")))
+	for _, b := range boxes(t, ctx, "svg.chart") {
+		if b[0] < 200 || b[1] < 100 {
+			t.Errorf("a chart is %dx%d px: not visible", b[0], b[1])
+		}
+	}
+	if n := len(boxes(t, ctx, "svg.chart polyline")); n != 5 {
+		t.Errorf("%d lines in the charts, want 5", n)
+	}
+	shot("decision-page.png")
+
+	from := console.len()
+	step(t, ctx, "approving",
+		chromedp.SendKeys(chromedp.ID("override-reason"), "CAB-77 accepted the risk"),
+		chromedp.SetValue(chromedp.ID("override-ttl"), "1d"),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("overrides")))
+	if loc := run(t, ctx, "location", chromedp.Location()); loc != ts.URL+"/ui/overrides" {
+		t.Errorf("after approving at %s", loc)
+	}
+	text := run(t, ctx, "overrides", chromedp.Text(chromedp.ID("overrides")))
+	for _, want := range []string{"payments", "kernel-6.1.119", "canary", "GO", "CAB-77 accepted the risk", "oncall"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("overrides table %q lacks %q", text, want)
+		}
+	}
+	if ps := console.problems(from); len(ps) > 0 {
+		t.Errorf("console: %s", strings.Join(ps, "; "))
+	}
+	shot("approval.png")
+	stored, err := s.store.ListOverrides(context.Background(), store.ControlFilter{Service: "payments", InForceAt: uiNow})
+	if err != nil || len(stored) != 1 || stored[0].Actor != "oncall" || stored[0].Verdict != "go" || !stored[0].ExpiresAt.Equal(uiNow.Add(24*time.Hour)) {
+		t.Errorf("stored overrides %+v, %v", stored, err)
+	}
 }

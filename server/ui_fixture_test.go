@@ -64,21 +64,31 @@ func fixtureDecision(id, service, patch, stage string, verdict gate.Verdict, at 
 		Verdict: string(verdict), EvaluatedAt: at, Body: body}
 }
 
-// noGoChecks are the kernel patch's checks: error_delta fails.
+// noGoChecks are the kernel patch's checks, as the gate writes them:
+// error_delta fails.
 func noGoChecks() []gate.CheckResult {
 	return []gate.CheckResult{
 		{Name: "freshness", Verdict: gate.Pass, Queries: []string{`timestamp(http_requests_total{service="payments",track="canary"})`},
 			Sentence: "canary and baseline series are fresh (newest sample 12s old)"},
-		{Name: "min_traffic", Verdict: gate.Pass, Observed: fp(9000), Threshold: fp(2000), Unit: "requests",
-			Queries:  []string{`sum(increase(http_requests_total{service="payments",track="canary"}[6m]))`},
-			Sentence: "the canary served 9,000 requests, at least 2,000"},
-		{Name: "error_delta", Verdict: gate.Fail, Observed: fp(2.5), Threshold: fp(0.5), Unit: "percentage points",
+		{Name: "min_traffic", Verdict: gate.Pass, Observed: fp(21548.3), Threshold: fp(1000), Unit: "requests",
+			Queries:  []string{`(sum(rate(http_requests_total{service="payments",track="canary"}[1m]))) * 60`},
+			Sentence: "the canary served 21,548 requests in 6 minute(s), at least the 1,000 required"},
+		{Name: "error_delta", Verdict: gate.Fail, Observed: fp(2.302), Threshold: fp(0.5), Unit: "percentage points",
 			Queries: []string{
+				`(sum(rate(http_requests_total{service="payments",track="canary"}[1m]))) * 60`,
 				`(sum(rate(http_requests_total{code=~"5..",service="payments",track="canary"}[1m]))) * 60`,
+				`(sum(rate(http_requests_total{service="payments",track="baseline"}[1m]))) * 60`,
 				`(sum(rate(http_requests_total{code=~"5..",service="payments",track="baseline"}[1m]))) * 60`,
 			},
-			Sentence: "regression beyond the 0.50pp margin established: canary 3.000% errors, baseline 0.500%, difference +2.500pp",
-			Details:  map[string]float64{"z": 9.1, "no_go_bound": 2.81, "alpha": 0.05}},
+			Sentence: "canary 2.61% errors (561 of 21,548) against baseline 0.30% (1,243 of 410,889): +2.30 pp, beyond the 0.5 pp margin, " +
+				"over 11:49–11:55 (6 min); sequential test at look 6 of 30: Z 11.68, no_go at Z ≥ 2.74, go at Z ≤ −2.67",
+			Details: map[string]float64{"canary_total": 21548.3, "canary_errors": 561.3, "baseline_total": 410889, "baseline_errors": 1242.7,
+				"s": 369.043, "v": 998.267, "z": 11.68, "v_bin": 165.515, "v_emp": 54.47, "emp_factor": 18.33, "bound": 2.666,
+				"no_go_bound": 2.738, "go_bound": 2.666, "gamma": 0.071, "alpha": 0.05, "margin": 0.005, "look": 6, "looks": 30}},
+		{Name: "burn_rate", Verdict: gate.Pass, Observed: fp(0.8), Threshold: fp(14.4), Unit: "× budget burn",
+			Sentence: "the error budget burn is within every window pair's limit; 1h/5m burning 0.80×/1.20× against a limit of 14.4×; " +
+				"6h/30m burning 0.50×/0.70× against a limit of 6×",
+			Details: map[string]float64{"burn_1h": 0.8, "burn_5m": 1.2, "burn_6h": 0.5, "burn_30m": 0.7, "limit_1h_5m": 14.4, "limit_6h_30m": 6}},
 	}
 }
 
@@ -105,7 +115,8 @@ func fillUIStore(t testing.TB, st store.Store) {
 			}),
 		fixtureDecision(decOpenssl25, "checkout", "openssl-3.0.15", "25pct", gate.Wait, uiNow.Add(-10*time.Minute), "min_traffic inconclusive: 1,200 more canary requests needed", wait, nil),
 		fixtureDecision(decKernelNoGo, "payments", "kernel-6.1.119", "canary", gate.NoGo, uiNow.Add(-5*time.Minute),
-			"error_delta failed: regression beyond the 0.50pp margin established", noGoChecks(), nil),
+			"error_delta failed: canary 2.61% errors (561 of 21,548) against baseline 0.30% (1,243 of 410,889): +2.30 pp, beyond the 0.5 pp margin, "+
+				"over 11:49–11:55 (6 min); sequential test at look 6 of 30: Z 11.68, no_go at Z ≥ 2.74, go at Z ≤ −2.67", noGoChecks(), nil),
 	} {
 		if _, err := st.AppendDecision(ctx, d); err != nil {
 			t.Fatal(err)

@@ -141,6 +141,9 @@ type decisionData struct {
 	StageOf string
 	Extra   []keyValue
 	Raw     string
+	// Actor is who an override made from the page is recorded as.
+	Actor string
+	Chart decisionChart
 }
 
 // handleDecisionPage shows one decision with every check.
@@ -164,7 +167,8 @@ func (s *Server) handleDecisionPage(c echo.Context) error {
 	if err := json.Unmarshal(d.Body, &fields); err != nil {
 		return s.errorPage(c, http.StatusInternalServerError, "", fmt.Errorf("decision %q: stored body: %w", id, err))
 	}
-	data := decisionData{D: view, Verdict: string(view.Decision), StageOf: s.stageOf(view.Service, view.Stage), Raw: prettyJSON(d.Body)}
+	data := decisionData{D: view, Verdict: string(view.Decision), StageOf: s.stageOf(view.Service, view.Stage), Raw: prettyJSON(d.Body),
+		Actor: TokenName(c.Request().Context()), Chart: s.chartFor(c.Request().Context(), view)}
 	for name, raw := range fields {
 		if !slices.Contains(knownDecisionFields, name) {
 			data.Extra = append(data.Extra, keyValue{Key: name, Value: prettyJSON(raw)})
@@ -237,6 +241,8 @@ type overridesData struct {
 	Overrides  []overrideRow
 	Freezes    []store.Freeze
 	Configured []configuredControl
+	// Services can be frozen from the page.
+	Services []string
 }
 
 // handleOverrides lists the overrides and freezes in force, and the
@@ -245,6 +251,11 @@ func (s *Server) handleOverrides(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := s.now()
 	data := overridesData{Now: now, Configured: s.configuredControls()}
+	if s.policy != nil {
+		for _, svc := range s.policy.Services {
+			data.Services = append(data.Services, svc.Name)
+		}
+	}
 	if s.ui.Controls != nil {
 		data.Available = true
 		os, err := s.ui.Controls.ListOverrides(ctx, store.ControlFilter{InForceAt: now})

@@ -273,7 +273,7 @@ func TestUIBearerHeaderAndAPIClients(t *testing.T) {
 
 func TestUIStaleCookie(t *testing.T) {
 	s := newUIServer(t)
-	rec := page(t, s.Handler(), http.MethodGet, "/ui/", &http.Cookie{Name: tokenCookie, Value: "bm90LWEtdG9rZW4"}, nil, nil)
+	rec := page(t, s.Handler(), http.MethodGet, "/ui/", &http.Cookie{Name: sessionCookie, Value: "bm90LWEtdG9rZW4.c2ln"}, nil, nil)
 	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/ui/login") {
 		t.Fatalf("stale cookie: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
@@ -362,11 +362,11 @@ func TestUIDecisionPage(t *testing.T) {
 	if failing == nil || !strings.Contains(nodeAttr(failing, "class"), "check-fail") {
 		t.Fatalf("the failing check is not marked")
 	}
-	if got := nodeText(failing); !strings.Contains(got, "2.5 percentage points") || !strings.Contains(got, "0.5 percentage points") ||
-		!strings.Contains(got, "regression beyond the 0.50pp margin established") {
+	if got := nodeText(failing); !strings.Contains(got, "2.302 percentage points") || !strings.Contains(got, "0.5 percentage points") ||
+		!strings.Contains(got, "+2.30 pp, beyond the 0.5 pp margin") {
 		t.Errorf("failing check row %q lacks observed, threshold and sentence", got)
 	}
-	if got := nodeText(byIDNode(doc, "check-min_traffic")); !strings.Contains(got, "9,000") || !strings.Contains(got, "2,000") {
+	if got := nodeText(byIDNode(doc, "check-min_traffic")); !strings.Contains(got, "21,548") || !strings.Contains(got, "1,000") {
 		t.Errorf("min_traffic row %q", got)
 	}
 	var promql []string
@@ -380,7 +380,7 @@ func TestUIDecisionPage(t *testing.T) {
 		t.Errorf("window heading %q", got)
 	}
 	body := rec.Body.String()
-	for _, want := range []string{"look", "6 of 30", "the request&#39;s stage_started_at", "no_go_bound", "2.81"} {
+	for _, want := range []string{"look", "6 of 30", "the request&#39;s stage_started_at", "no_go_bound", "2.738"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("decision page lacks %q", want)
 		}

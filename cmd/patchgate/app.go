@@ -17,6 +17,7 @@ import (
 	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/lifecycle"
 	"github.com/patchgate/patchgate/internal/metricsource"
+	"github.com/patchgate/patchgate/internal/notify"
 	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/server"
 )
@@ -32,6 +33,8 @@ type app struct {
 	// annotator marks decisions on Grafana's on-call dashboard (nil
 	// without grafana.url).
 	annotator *dashboards.Annotator
+	// notifier sends decisions to the notify: webhooks (nil without any).
+	notifier *notify.Notifier
 }
 
 type appOptions struct {
@@ -44,6 +47,8 @@ type appOptions struct {
 	// zero values take the defaults.
 	grafanaRetry    dashboards.RetryPolicy
 	annotationQueue int
+	// notifyBackoff is the first pause between webhook attempts (tests).
+	notifyBackoff time.Duration
 }
 
 func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, error) {
@@ -80,6 +85,13 @@ func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, erro
 			return nil, fmt.Errorf("grafana annotations: %w", err)
 		}
 		observers = append(observers, annotate(a.annotator))
+	}
+	if a.notifier, err = newNotifier(cfg, reg, opt); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	if a.notifier != nil {
+		observers = append(observers, notifyObserver(a.notifier))
 	}
 	a.engine, err = gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: opt.now, Logger: opt.logger, Observers: observers})
 	if err != nil {
@@ -119,6 +131,12 @@ func (a *app) Close() error {
 		// Send what is queued, briefly: annotations never hold up a stop.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		a.annotator.Stop(ctx)
+		cancel()
+	}
+	if a.notifier != nil {
+		// The same for notifications.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.notifier.Stop(ctx)
 		cancel()
 	}
 	return errors.Join(a.source.Close(), a.store.Close())

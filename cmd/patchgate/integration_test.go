@@ -109,7 +109,7 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 		reason  string
 	}{
 		{"checkout", gate.Go, "all 5 checks passed"},
-		{"payments", gate.NoGo, "regression beyond the 0.50pp margin"},
+		{"payments", gate.NoGo, "beyond the 0.5 pp margin"},
 		{"search", gate.Wait, "stale or absent series are never a go"},
 	}
 	for _, tc := range cases {

@@ -653,7 +653,7 @@ func TestFlaggerWebhooks(t *testing.T) {
 		reason           string
 	}{
 		{"checkout", true, false, ""},
-		{"payments", false, true, "regression beyond the 0.50pp margin"},
+		{"payments", false, true, "beyond the 0.5 pp margin"},
 		{"search", false, false, "stale or absent series are never a go"},
 	} {
 		hs := hooks(tt.service)

@@ -146,6 +146,12 @@ func (a *app) uiConfig(now func() time.Time) server.UIConfig {
 			return report.Build(ctx, rc)
 		},
 		Controls: a.store,
+		// Replicas share ui.session_key_file (or _env); without it each
+		// process signs its own sessions.
+		SessionKey: []byte(a.cfg.UI.SessionKey),
+		SessionTTL: time.Duration(a.cfg.UI.SessionTTL),
+		// The decision page's chart runs the decision's queries again.
+		Series: a.source,
 	}
 }
 

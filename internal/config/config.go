@@ -45,6 +45,10 @@ type Config struct {
 	// Alerting is how the patch alerts and their Alertmanager routing are
 	// generated (alerting.go).
 	Alerting Alerting `yaml:"alerting" json:"alerting"`
+	// Notify sends decisions to webhooks; UI is what the web UI needs
+	// (notify.go).
+	Notify Notify `yaml:"notify" json:"notify"`
+	UI     UI     `yaml:"ui" json:"ui"`
 	// Dir is the folder of the config file (set by Load and
 	// LoadWithoutSecrets): relative SLO spec paths are read from it.
 	Dir string `yaml:"-" json:"-"`

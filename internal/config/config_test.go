@@ -187,6 +187,22 @@ func TestBadConfigs(t *testing.T) {
 			`grafana_token.bad.yml:3:1: grafana: token_env or token_file is required when url is set (a service account token with the Editor role)`,
 			`grafana_token.bad.yml:5:3: grafana.uid_prefix: must be at most 24 characters so that dashboard uids stay within Grafana's 40, got 28`,
 		}},
+		{"notify.bad.yml", []string{
+			`notify.bad.yml:4:3: ui.external_url: must be an http or https URL such as https://patchgate.example.com, got "patchgate.example.com"`,
+			`notify.bad.yml:8:7: notify.webhooks[0].name: must hold only letters, digits, '-' and '_', got "sre slack"`,
+			`notify.bad.yml:9:7: notify.webhooks[0].url: must be an http or https URL (not shown: it may hold a secret)`,
+			`notify.bad.yml:10:7: notify.webhooks[1]: one of url, url_file and url_env is required`,
+			`notify.bad.yml:11:7: notify.webhooks[1].format: must be one of slack, json, got "xml"`,
+			`notify.bad.yml:12:19: notify.webhooks[1].on[1]: must be one of go, no_go, wait, got "fail"`,
+			`notify.bad.yml:14:7: notify.webhooks[2].url: set only one of url, url_file and url_env`,
+		}},
+		{"notify_link.bad.yml", []string{
+			`notify_link.bad.yml:3:1: notify: ui.external_url is required with webhooks: notifications link to the decision page`,
+		}},
+		{"notify_secret.bad.yml", []string{
+			`notify_secret.bad.yml:5:3: ui.session_key_file: the session key is 5 bytes, at least 32 needed (e.g. openssl rand -base64 48)`,
+			`notify_secret.bad.yml:9:7: notify.webhooks[0].url_env: environment variable PATCHGATE_TEST_UNSET_SLACK is not set`,
+		}},
 		{"grafana_secret.bad.yml", []string{
 			`grafana_secret.bad.yml:5:3: grafana.token_env: environment variable PATCHGATE_TEST_UNSET_GRAFANA is not set`,
 		}},

@@ -51,6 +51,7 @@ func applyDefaults(c *Config, set func(path string) bool) {
 	applyControlDefaults(c, set)
 	applySLORulesDefaults(c, set)
 	applyGrafanaDefaults(c, set)
+	applyNotifyDefaults(c, set)
 	applyAlertingDefaults(c, set)
 	for i := range c.Services {
 		s := &c.Services[i]

@@ -32,6 +32,8 @@ func validate(c *Config, p *collector) {
 	validateSLORules(c, p)
 	validateGrafana(&c.Grafana, p)
 	validateAlerting(&c.Alerting, p)
+	validateUI(&c.UI, p)
+	validateNotify(c, p)
 }
 
 func validateSource(s *Source, p *collector) {
