@@ -19,8 +19,8 @@ const (
 	// import writes has it, and only those events are closed by imports.
 	ScannerLabel = "scanner"
 	// CVEsLabel lists the advisories the patch fixes, comma-separated,
-	// cut to the label's length with "+N more".
-	CVEsLabel      = "cves"
+	// cut to the label's length with "+N more" (lifecycle.SplitCVEs).
+	CVEsLabel      = lifecycle.CVEsLabel
 	PackageLabel   = "package"
 	InstalledLabel = "installed"
 	FixedLabel     = "fixed"
@@ -255,23 +255,6 @@ func joinCut(list []string, n int) string {
 		}
 	}
 	return cut(all, n)
-}
-
-// SplitCVEs reads a CVEsLabel value back: the ids and how many more
-// there were than listed.
-func SplitCVEs(v string) (ids []string, more int) {
-	for _, part := range strings.Split(v, ",") {
-		if part == "" {
-			continue
-		}
-		var n int
-		if _, err := fmt.Sscanf(part, "+%d more", &n); err == nil {
-			more += n
-			continue
-		}
-		ids = append(ids, part)
-	}
-	return ids, more
 }
 
 // ScanTime is the time of an import: its reports' newest CreatedAt, else now.

@@ -149,7 +149,7 @@ func TestJoinCut(t *testing.T) {
 	if len(got) > maxLabel {
 		t.Fatalf("%d bytes", len(got))
 	}
-	listed, more := SplitCVEs(got)
+	listed, more := lifecycle.SplitCVEs(got)
 	if len(listed)+more != len(ids) || more == 0 {
 		t.Errorf("listed %d and %d more of %d: %q", len(listed), more, len(ids), got)
 	}
