@@ -2,14 +2,24 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/lifecycle"
 	"github.com/patchgate/patchgate/internal/store"
+	"github.com/patchgate/patchgate/internal/testbed"
+	"github.com/patchgate/patchgate/report"
+	"github.com/patchgate/patchgate/server"
 )
 
 // TestImportScan runs `patchgate import scan` against a served gate: a
@@ -86,5 +96,63 @@ func TestImportScan(t *testing.T) {
 	}
 	if code, _, errOut := importScan("trivy", bad); code != exitError || !strings.Contains(errOut, "no report could be read") {
 		t.Errorf("only a bad file: exit %d: %s", code, errOut)
+	}
+}
+
+// TestDemoScanInReport: the scanner report the demo imports fills the
+// coverage report's open CVEs, by severity against the 14-day target.
+func TestDemoScanInReport(t *testing.T) {
+	cfg, err := config.Parse("demo.yaml", demoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "demo-scan-token-0123456789"
+	cfg.Tokens = []config.Token{{Name: "demo", Value: token, Scopes: []string{config.ScopeAdmin}}}
+	cfg.Store = config.Store{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "patchgate.db")}
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	var clock atomic.Int64 // Unix nanoseconds
+	clock.Store(now.UnixNano())
+	a, err := newApp(t.Context(), cfg, appOptions{source: testbed.Source(t), now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	ts := httptest.NewServer(a.server.Handler())
+	t.Cleanup(ts.Close)
+
+	ans, err := importDemoScan(t.Context(), &server.Client{URL: ts.URL, Token: token}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Patches != 3 || ans.Unfixed != 1 || ans.Added != 3 {
+		t.Errorf("import %+v", ans)
+	}
+	clock.Store(now.Add(time.Hour).UnixNano()) // the report, an hour later
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/reports/coverage?format=json", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rep report.Report
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	var got []string
+	for _, c := range rep.Exposure.CVEs {
+		got = append(got, fmt.Sprintf("%s %s %s %.0f %s", c.Severity, c.CVE, c.PatchID, c.DaysOpen, c.Status))
+	}
+	want := []string{
+		"critical CVE-2026-41002 libexpat1@2.5.0-1+deb12u2 19 missed",
+		"high CVE-2026-40311 libxml2@2.9.14+dfsg-1.3~deb12u2 6 met",
+		"high CVE-2026-40312 libxml2@2.9.14+dfsg-1.3~deb12u2 6 met",
+		"medium CVE-2026-39883 golang.org/x/crypto@0.35.0 2 met",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("open CVEs\n got %q\nwant %q", got, want)
+	}
+	if s := rep.Exposure.CVEsBySeverity[0]; s.Severity != "critical" || s.Open != 1 || s.OverTarget != 1 || s.Status != report.Missed {
+		t.Errorf("critical summary %+v", s)
 	}
 }
