@@ -16,7 +16,7 @@ import (
 // runImport runs `patchgate import scan`.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	if len(args) == 0 || args[0] != "scan" {
-		return exitError, fmt.Errorf("usage: patchgate import scan --format trivy|grype --server URL --service S [--cluster C] FILE...")
+		return exitError, fmt.Errorf("usage: patchgate import scan --format trivy|grype --server URL --service S [--cluster C] FILE (one or more)")
 	}
 	fs := newFlags("import scan", stderr)
 	format := fs.String("format", "", "report format: trivy (trivy image|fs|rootfs -f json) or grype (grype -o json)")
