@@ -20,6 +20,7 @@ const (
 	// the same value: the rule takes the max by severity).
 	recordedExposure      = slo.RecordExposureWindow
 	metricTimeToDeploy    = lifecycle.TimeToDeploy
+	metricOpenCVEExposure = lifecycle.OpenCVEExposure
 	metricBudgetRemaining = "slo:period_error_budget_remaining:ratio"
 )
 
@@ -130,6 +131,11 @@ func executive(cfg *config.Config, services []string) *builder {
 		title: "Patch coverage by cluster, service and severity",
 		desc:  "patchgate's recording rule, now."},
 		coverageSteps, q(sel(recordedCoverage, byCluster, byService), "")))
+	b.WithPanel(tablePanel(panel{id: 12, pos: at(0, 32, 24, 8), unit: "s",
+		title: "Open CVEs by severity",
+		desc: fmt.Sprintf("Each CVE of an open patch, from imported scanner reports (patchgate import scan), with its exposure window, most exposed first. Red: over the %s target.",
+			t.ExposureWindow)},
+		exposureSteps, q(fmt.Sprintf("sort_desc(max by (severity, cve, patch_id) (%s))", metricOpenCVEExposure), "")))
 	return b
 }
 

@@ -81,6 +81,17 @@ func csvRows(r *Report) []csvRow {
 	}
 	rows = append(rows, csvRow{section: "exposure", measure: "open_patches_over_target",
 		value: strconv.Itoa(r.Exposure.OverTarget), unit: "patches"})
+	for _, c := range r.Exposure.CVEsBySeverity {
+		rows = append(rows,
+			csvRow{section: "exposure_cves", measure: "open_cves", severity: c.Severity, value: strconv.Itoa(c.Open), unit: "cves"},
+			csvRow{section: "exposure_cves", measure: "open_cves_over_target", severity: c.Severity, value: strconv.Itoa(c.OverTarget), unit: "cves", status: c.Status},
+			csvRow{section: "exposure_cves", measure: "oldest_days_open", severity: c.Severity, value: number(c.OldestDays), target: &exposureTarget, unit: "days", status: c.Status})
+	}
+	for _, c := range r.Exposure.CVEs {
+		rows = append(rows, csvRow{section: "exposure_cves", measure: "days_open", series: c.CVE, severity: c.Severity,
+			service: strings.Join(c.Services, ";"), patchID: c.PatchID, time: c.OpenSince,
+			value: number(c.DaysOpen), target: &exposureTarget, unit: "days", status: c.Status})
+	}
 	rows = append(rows, ratioRows("compliance", "passed_checks", "checks", r.Compliance, r.Targets.Compliance)...)
 	for _, lt := range r.LeadTimes {
 		target := lt.Target

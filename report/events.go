@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/patchgate/patchgate/internal/lifecycle"
+	"github.com/patchgate/patchgate/internal/scan"
 	"github.com/patchgate/patchgate/internal/store"
 )
 
@@ -53,7 +55,67 @@ func openPatches(ctx context.Context, ev Events, end time.Time, targetDays float
 	slices.SortFunc(out.Open, func(a, b OpenPatch) int {
 		return cmp.Or(a.OpenSince.Compare(b.OpenSince), cmp.Compare(a.PatchID, b.PatchID))
 	})
+	out.CVEs, out.CVEsBySeverity = openCVEs(out.Open, byPatch, anyCVEs(events), targetDays)
 	return out, nil
+}
+
+// anyCVEs reports whether some event names CVEs: without, the CVE
+// figures are no data rather than met.
+func anyCVEs(events []store.Event) bool {
+	return slices.ContainsFunc(events, func(e store.Event) bool { return e.Labels[lifecycle.CVEsLabel] != "" })
+}
+
+// cveSeverities is the order of the CVE summary, most severe first.
+var cveSeverities = []string{"critical", "high", "medium", "low", "unknown"}
+
+// openCVEs lists the CVEs of the open patches, from their events' cves
+// labels, and counts them by severity.
+func openCVEs(open []OpenPatch, byPatch map[string][]store.Event, known bool, targetDays float64) ([]OpenCVE, []SeverityCVEs) {
+	cves := []OpenCVE{}
+	for _, p := range open {
+		ids, more := lifecycle.PatchCVEs(byPatch[p.PatchID])
+		var assets []string
+		for _, e := range byPatch[p.PatchID] {
+			for _, a := range strings.Split(e.Labels[scan.AssetsLabel], ",") {
+				if a != "" && !slices.Contains(assets, a) {
+					assets = append(assets, a)
+				}
+			}
+		}
+		slices.Sort(assets)
+		if more > 0 {
+			ids = append(ids, fmt.Sprintf("+%d more", more))
+		}
+		for _, id := range ids {
+			cves = append(cves, OpenCVE{CVE: id, Severity: p.Severity, PatchID: p.PatchID, Services: p.Services,
+				Assets: append([]string{}, assets...), OpenSince: p.OpenSince, DaysOpen: p.DaysOpen, Status: p.Status})
+		}
+	}
+	rank := func(s string) int { return slices.Index(cveSeverities, s) }
+	slices.SortStableFunc(cves, func(a, b OpenCVE) int {
+		return cmp.Or(cmp.Compare(rank(a.Severity), rank(b.Severity)), a.OpenSince.Compare(b.OpenSince),
+			cmp.Compare(a.PatchID, b.PatchID)) // stable: a patch's CVEs stay sorted, "+N more" last
+	})
+	var summary []SeverityCVEs
+	for _, sev := range cveSeverities {
+		row := SeverityCVEs{Severity: sev, Status: NoData}
+		if known {
+			row.Status = Met
+		}
+		for _, c := range cves {
+			if c.Severity != sev {
+				continue
+			}
+			row.Open++
+			row.OldestDays = max(row.OldestDays, c.DaysOpen)
+			if c.DaysOpen > targetDays {
+				row.OverTarget++
+				row.Status = Missed
+			}
+		}
+		summary = append(summary, row)
+	}
+	return cves, summary
 }
 
 // countEvents counts the events of a type in [start, end) by service,

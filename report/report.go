@@ -108,6 +108,38 @@ type Exposure struct {
 	// when one is, and no_data when the store holds no patch events at
 	// all: "0 of 0" is no evidence.
 	Status Status `json:"status"`
+	// CVEsBySeverity sums up CVEs: one row per severity, most severe
+	// first, from the open patches whose events name CVEs (imported
+	// scanner reports: docs/scans.md).
+	CVEsBySeverity []SeverityCVEs `json:"cves_by_severity"`
+	// CVEs are those CVEs, most severe first, then oldest first.
+	CVEs []OpenCVE `json:"cves"`
+}
+
+// SeverityCVEs counts the open CVEs of one severity against the exposure
+// target. Status is no_data when no event names a CVE (no scan was
+// imported), met when none of them is over the target.
+type SeverityCVEs struct {
+	Severity   string  `json:"severity"`
+	Open       int     `json:"open"`
+	OverTarget int     `json:"over_target"`
+	OldestDays float64 `json:"oldest_days"`
+	Status     Status  `json:"status"`
+}
+
+// OpenCVE is one CVE of an open patch, exposed as long as its patch:
+// since the disclosure, else the discovery. Severity is the patch's (the
+// highest of the CVEs one fix closes). CVE is "+N more" for the CVEs
+// beyond what an event's label holds.
+type OpenCVE struct {
+	CVE       string    `json:"cve"`
+	Severity  string    `json:"severity"`
+	PatchID   string    `json:"patch_id"`
+	Services  []string  `json:"services"`
+	Assets    []string  `json:"assets"`
+	OpenSince time.Time `json:"open_since"`
+	DaysOpen  float64   `json:"days_open"`
+	Status    Status    `json:"status"`
 }
 
 // OpenPatch is one patch still open: exposed since its disclosure (the

@@ -42,6 +42,7 @@ func (s *Server) operatorRoutes(e *echo.Echo) {
 	events := s.auth.require(config.ScopeEvents)
 	e.POST("/v1/patches/:id/events", s.handlePostEvent, events)
 	e.GET("/v1/patches/:id/events", s.handleListEvents, events)
+	e.POST("/v1/scans", s.handlePostScans, events)
 
 	override := s.auth.require(config.ScopeOverride)
 	e.POST("/v1/overrides", s.handlePostOverride, override)

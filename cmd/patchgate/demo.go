@@ -221,6 +221,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	scanned, err := importDemoScan(ctx, client, fleet.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported a Trivy report of %s (%s): %d findings, %d fixes to roll out (%d findings without one); the report lists their CVEs as open\n\n",
+		scanned.Service, scanned.Reports[0].Asset, scanned.Reports[0].Findings, scanned.Patches, scanned.Unfixed)
 	ask := func(ctx context.Context, service, patch, stage string, startedAt time.Time) (sim.Answer, error) {
 		d, err := client.Gate(ctx, gate.Request{Service: service, PatchID: patch, Stage: stage,
 			Params: map[string]string{gate.ParamStageStartedAt: startedAt.Format(time.RFC3339)}})
@@ -311,6 +317,28 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}
+}
+
+// demoScan is a Trivy report of the search image (trivy image -f json),
+// with its advisories' publication dates left as @placeholders@.
+//
+//go:embed demo-trivy.json
+var demoScan string
+
+// importDemoScan imports demoScan through POST /v1/scans, as `patchgate
+// import scan` does, with publication dates relative to now: one CVE past
+// the 14-day exposure target, others within it.
+func importDemoScan(ctx context.Context, client *server.Client, now time.Time) (server.ScanAnswer, error) {
+	day := 24 * time.Hour
+	at := func(d time.Duration) string { return now.Add(-d).UTC().Format(time.RFC3339) }
+	report := strings.NewReplacer("@published_critical@", at(19*day), "@published_high@", at(6*day),
+		"@published_medium@", at(2*day)).Replace(demoScan)
+	a, err := client.ImportScan(ctx, server.ScanInput{Format: "trivy", Service: "search",
+		Reports: []server.ScanReport{{Name: "search-2.8.1.trivy.json", Report: []byte(report)}}})
+	if err != nil {
+		return a, fmt.Errorf("importing the demo's scanner report: %w", err)
+	}
+	return a, nil
 }
 
 // demoEvents posts the rollouts' lifecycle events through the API, as a

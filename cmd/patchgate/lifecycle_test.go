@@ -154,7 +154,7 @@ func replicas(t *testing.T, driver, dsn string) {
 		names[name] = true
 	}
 	for _, m := range lifecycle.Metrics() {
-		if m.Name == lifecycle.CanaryErrorDelta || m.Name == lifecycle.RolledBackAt || m.Name == lifecycle.ProgressAfterNoGo {
+		if m.Name == lifecycle.CanaryErrorDelta || m.Name == lifecycle.RolledBackAt || m.Name == lifecycle.ProgressAfterNoGo || m.Name == lifecycle.OpenCVEExposure {
 			continue
 		}
 		if !names[m.Series()[len(m.Series())-1]] {

@@ -214,6 +214,7 @@ func Compute(events []store.Event, decisions []store.Decision, cfg ComputeConfig
 		p.counts(s, sev)
 		if x := Exposure(p.events); x.Open && !x.Since.IsZero() {
 			exposure[sev] = max(exposure[sev], cfg.Now.Sub(x.Since).Seconds())
+			cveExposure(s, id, sev, p.events, cfg.Now.Sub(x.Since).Seconds())
 		}
 	}
 	for sev, v := range exposure {

@@ -23,7 +23,9 @@ const (
 	Incidents        = "patchgate_patch_incidents_total"
 	Rollbacks        = "patchgate_patch_rollbacks_total"
 	ExposureWindow   = "patchgate_vulnerability_exposure_window_seconds"
-	ReadErrors       = "patchgate_lifecycle_read_errors_total"
+	// OpenCVEExposure is the exposure of each CVE of an open patch (cves.go).
+	OpenCVEExposure = "patchgate_open_cve_exposure_seconds"
+	ReadErrors      = "patchgate_lifecycle_read_errors_total"
 	// RolledBackAt and ProgressAfterNoGo are the rollouts the patch alerts
 	// watch (rollouts.go, docs/alerts.md).
 	RolledBackAt      = "patchgate_rollout_rolled_back_timestamp_seconds"
@@ -84,6 +86,8 @@ func Metrics() []Metric {
 			"Rollbacks: rolled_back events, one per patch, service, cluster, stage and attempt.", "lifecycle"},
 		{ExposureWindow, "gauge", []string{"severity"},
 			"Age in seconds of the oldest open patch of each severity (0 when none is open).", "lifecycle"},
+		{OpenCVEExposure, "gauge", []string{"severity", "cve", "patch_id"},
+			"Age in seconds of the exposure of each CVE an open patch fixes: the CVEs its events' cves label names (imported scanner reports), at the patch's severity, since its disclosure, else discovery.", "lifecycle"},
 		{RolledBackAt, "gauge", []string{"service", "cluster", "patch_id"},
 			"Unix time of the rolled_back event of each rollout whose newest stage_started, promoted, deployed or rolled_back event is that rollback.", "lifecycle"},
 		{ProgressAfterNoGo, "gauge", []string{"service", "cluster", "patch_id"},

@@ -72,6 +72,21 @@ func Report() *report.Report {
 				{PatchID: "openssl-3.0.15", Severity: "medium", Services: []string{},
 					OpenSince: End.Add(-3 * 24 * time.Hour), DaysOpen: 3, Status: report.Met},
 			},
+			CVEsBySeverity: []report.SeverityCVEs{
+				{Severity: "critical", Open: 2, OverTarget: 2, OldestDays: 21.25, Status: report.Missed},
+				{Severity: "high", Status: report.Met},
+				{Severity: "medium", Open: 1, OldestDays: 3, Status: report.Met},
+				{Severity: "low", Status: report.Met},
+				{Severity: "unknown", Status: report.Met},
+			},
+			CVEs: []report.OpenCVE{
+				{CVE: "CVE-2026-1234", Severity: "critical", PatchID: "kernel-6.1.119", Services: []string{"payments", "search"},
+					Assets: []string{"node-img:2026.11"}, OpenSince: End.Add(-21*24*time.Hour - 6*time.Hour), DaysOpen: 21.25, Status: report.Missed},
+				{CVE: "CVE-2026-1301", Severity: "critical", PatchID: "kernel-6.1.119", Services: []string{"payments", "search"},
+					Assets: []string{"node-img:2026.11"}, OpenSince: End.Add(-21*24*time.Hour - 6*time.Hour), DaysOpen: 21.25, Status: report.Missed},
+				{CVE: "CVE-2026-<script>", Severity: "medium", PatchID: "openssl-3.0.15", Services: []string{},
+					Assets: []string{"<registry>/checkout:1.42"}, OpenSince: End.Add(-3 * 24 * time.Hour), DaysOpen: 3, Status: report.Met},
+			},
 		},
 		LeadTimes: []report.LeadTime{
 			{Metric: report.TimeToDiscover, Severity: "critical", Count: 4, P50: f(3 * 3600), P90: f(20 * 3600), Target: 86400, Status: report.Met},
