@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/patchgate/patchgate/internal/config"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // Kind is what a dashboard is for.
@@ -99,8 +100,28 @@ func Build(cfg *config.Config) ([]Dashboard, error) {
 			return nil, fmt.Errorf("dashboard %s: %w", d.UID, err)
 		}
 		d.Model = m
+		if err := d.checkQueries(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// checkQueries refuses a dashboard with a query that does not parse as
+// PromQL once Grafana's variables are filled: Grafana would show the
+// panel's error to whoever opened it, long after generate said it wrote
+// the file.
+func (d Dashboard) checkQueries() error {
+	qs, err := d.Queries()
+	if err != nil {
+		return fmt.Errorf("dashboard %s: %w", d.UID, err)
+	}
+	for _, q := range qs {
+		if _, err := parser.ParseExpr(Sample(q.Expr)); err != nil {
+			return fmt.Errorf("dashboard %s: %s: the query does not parse as PromQL: %w", d.UID, q.Where, err)
+		}
+	}
+	return nil
 }
 
 func tags(d *Dashboard) []string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/patchgate/patchgate/slo"
 )
@@ -41,15 +42,17 @@ func (r *renders) sli(expr string, window time.Duration, ms []*labels.Matcher, s
 			return q, nil
 		}
 	}
-	e, err := slo.Parse(expr, window)
+	q, err := slo.Render(expr, window, ms)
+	if scale != 0 && err == nil {
+		var e parser.Expr
+		if e, err = slo.Parse(expr, window); err == nil {
+			slo.AddMatchers(e, ms)
+			q = slo.Scale(e, scale).String()
+		}
+	}
 	if err != nil {
 		return "", err
 	}
-	slo.AddMatchers(e, ms)
-	if scale != 0 {
-		e = slo.Scale(e, scale)
-	}
-	q := e.String()
 	if r == nil {
 		return q, nil
 	}

@@ -91,22 +91,6 @@ func (g *Generator) KnownMetrics(ctx context.Context, cfg *config.Config) (Catal
 	return c, nil
 }
 
-// Unknown returns the metric names expr reads that the catalog does not
-// hold, sorted. A selector without a metric name is reported as its text.
-func (c Catalog) Unknown(expr string) ([]string, error) {
-	names, err := Metrics(expr)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, n := range names {
-		if _, ok := c[n]; !ok {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
 // Metrics returns the metric names a PromQL expression reads, sorted.
 func Metrics(expr string) ([]string, error) {
 	e, err := parser.ParseExpr(expr)

@@ -30,6 +30,7 @@ Usage:
   patchgate report --config patchgate.yaml --out FILE [--format html|csv|json] [--period 30d]
   patchgate import scan --format trivy|grype --server URL --service S [--cluster C] [--token T] FILE...
   patchgate backtest --config patchgate.yaml (--stages STAGES.csv | --from T [--to T]) --out DIR [--compare OTHER.yaml]
+  patchgate inputs --config patchgate.yaml [--check]   # the series patchgate needs from others, and which the source holds
   patchgate generate rules|alerts|alertmanager|dashboards|integrations --config patchgate.yaml --out DIR
   patchgate publish --config patchgate.yaml [--grafana-url URL]   # token from GRAFANA_TOKEN or grafana.token_env
   patchgate --version
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runReport(ctx, rest, stdout, stderr)
 	case "backtest":
 		code, err = runBacktest(ctx, rest, stdout, stderr)
+	case "inputs":
+		code, err = runInputs(ctx, rest, stdout, stderr)
 	case "import":
 		code, err = runImport(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
