@@ -10,7 +10,6 @@ import (
 
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/internal/store"
 )
 
 // Config is one backtest run.
@@ -149,7 +148,7 @@ func replay(ctx context.Context, policy *config.Config, src gate.Querier, s Stag
 	var clock time.Time
 	engine := func(src gate.Querier) (*gate.Engine, error) {
 		return gate.New(gate.Config{
-			Policy: policy, Source: src, Store: newMemStore(), ControlsTTL: time.Hour,
+			Policy: policy, Source: src, Store: gate.NewMemoryStore(), ControlsTTL: time.Hour,
 			Now: func() time.Time { return clock },
 		})
 	}
@@ -225,55 +224,4 @@ func canaryRequests(d gate.Decision) float64 {
 		}
 	}
 	return 0
-}
-
-// memStore is the gate's store for one replay: stage attempts in memory,
-// no audit log, no operator controls from the API, no events.
-type memStore struct {
-	mu       sync.Mutex
-	attempts map[store.AttemptKey]store.Attempt
-}
-
-func newMemStore() *memStore { return &memStore{attempts: map[store.AttemptKey]store.Attempt{}} }
-
-func (m *memStore) EnsureAttempt(_ context.Context, a store.Attempt) (store.Attempt, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if got, ok := m.attempts[a.AttemptKey]; ok {
-		return got, nil
-	}
-	m.attempts[a.AttemptKey] = a
-	return a, nil
-}
-
-func (m *memStore) SetOutcome(_ context.Context, k store.AttemptKey, outcome string, look int) (store.Attempt, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a := m.attempts[k]
-	if a.Outcome == "" {
-		a.Outcome, a.OutcomeLook = outcome, look
-		m.attempts[k] = a
-	}
-	return a, nil
-}
-
-// AppendDecision keeps nothing: a backtest writes nothing to the audit log.
-func (m *memStore) AppendDecision(_ context.Context, d store.Decision) (store.Decision, error) {
-	return d, nil
-}
-
-func (m *memStore) ListEvents(context.Context, store.EventFilter) ([]store.Event, error) {
-	return nil, nil
-}
-
-func (m *memStore) ListOverrides(context.Context, store.ControlFilter) ([]store.Override, error) {
-	return nil, nil
-}
-
-func (m *memStore) ListFreezes(context.Context, store.ControlFilter) ([]store.Freeze, error) {
-	return nil, nil
-}
-
-func (m *memStore) Admit(context.Context, store.SlotKey, int, time.Time, time.Time, store.AdmitFunc) (store.Slot, error) {
-	return store.Slot{}, errors.New("a backtest does not replay the concurrency limit")
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/patchgate/patchgate/internal/config"
-	"github.com/patchgate/patchgate/internal/store"
 )
 
 // queryLog records every query and answers nothing (empty results).
@@ -33,56 +32,6 @@ func (q *queryLog) QueryRange(_ context.Context, s string, _, _ time.Time, _ tim
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.queries = append(q.queries, s)
-	return nil, nil
-}
-
-// memStore is an in-memory store for the fuzz test, where the SQLite
-// file's fsync per decision would slow fuzzing to a crawl.
-type memStore struct {
-	mu       sync.Mutex
-	attempts map[store.AttemptKey]store.Attempt
-}
-
-func (m *memStore) EnsureAttempt(_ context.Context, a store.Attempt) (store.Attempt, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if got, ok := m.attempts[a.AttemptKey]; ok {
-		return got, nil
-	}
-	m.attempts[a.AttemptKey] = a
-	return a, nil
-}
-
-func (m *memStore) SetOutcome(_ context.Context, k store.AttemptKey, outcome string, look int) (store.Attempt, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a := m.attempts[k]
-	if a.Outcome == "" {
-		a.Outcome, a.OutcomeLook = outcome, look
-		m.attempts[k] = a
-	}
-	return a, nil
-}
-
-// The fuzzed policy has no concurrency limit.
-func (m *memStore) Admit(context.Context, store.SlotKey, int, time.Time, time.Time, store.AdmitFunc) (store.Slot, error) {
-	return store.Slot{}, errors.New("the fuzz store has no concurrency slots")
-}
-
-func (m *memStore) AppendDecision(_ context.Context, d store.Decision) (store.Decision, error) {
-	return d, nil
-}
-
-// The fuzzed policy has no operator controls: no overrides, freezes or events.
-func (m *memStore) ListOverrides(context.Context, store.ControlFilter) ([]store.Override, error) {
-	return nil, nil
-}
-
-func (m *memStore) ListFreezes(context.Context, store.ControlFilter) ([]store.Freeze, error) {
-	return nil, nil
-}
-
-func (m *memStore) ListEvents(context.Context, store.EventFilter) ([]store.Event, error) {
 	return nil, nil
 }
 
@@ -155,7 +104,7 @@ func FuzzDecideQueryShape(f *testing.F) {
 			return // a 422, tested elsewhere
 		}
 		log := &queryLog{}
-		e, err := New(Config{Policy: cfg, Source: log, Store: &memStore{attempts: map[store.AttemptKey]store.Attempt{}},
+		e, err := New(Config{Policy: cfg, Source: log, Store: NewMemoryStore(),
 			Now: func() time.Time { return t0.Add(5 * time.Minute) }})
 		if err != nil {
 			t.Fatal(err)
