@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
-	"text/template"
+	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -119,13 +118,5 @@ func Metrics(expr string) ([]string, error) {
 // sliMetrics reads the metric names of an SLI query in Sloth's template
 // form ({{.window}}, {{ .window }}).
 func sliMetrics(q string) ([]string, error) {
-	t, err := template.New("sli").Option("missingkey=error").Parse(q)
-	if err != nil {
-		return nil, err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, map[string]string{"window": "5m"}); err != nil {
-		return nil, err
-	}
-	return Metrics(b.String())
+	return Metrics(config.ExpandWindow(q, 5*time.Minute))
 }
