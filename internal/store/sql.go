@@ -177,16 +177,27 @@ func limit(n int) int {
 }
 
 func (s *sqlStore) EnsureAttempt(ctx context.Context, a Attempt) (Attempt, error) {
-	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
-		INSERT INTO stage_attempts (service, patch_id, stage, attempt, start, start_source, first_ask)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (service, patch_id, stage, attempt) DO NOTHING`),
-		a.Service, a.PatchID, a.Stage, a.Attempt,
-		formatTime(a.Start), a.StartSource, formatTime(a.FirstAsk))
+	stored, err := s.getAttempt(ctx, a.AttemptKey)
+	if err == nil {
+		return stored, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
+	}
+	// New: created in a group commit with the writes beside it.
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.dialect.rebind(`
+			INSERT INTO stage_attempts (service, patch_id, stage, attempt, start, start_source, first_ask)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (service, patch_id, stage, attempt) DO NOTHING`),
+			a.Service, a.PatchID, a.Stage, a.Attempt,
+			formatTime(a.Start), a.StartSource, formatTime(a.FirstAsk))
+		return err
+	})
 	if err != nil {
 		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
 	}
-	stored, err := s.getAttempt(ctx, a.AttemptKey)
+	stored, err = s.getAttempt(ctx, a.AttemptKey)
 	if err != nil {
 		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
 	}
