@@ -188,11 +188,14 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 			return Decision{}, err
 		}
 		d := e.decision(l, append(metrics, controls...))
-		if err := e.record(ectx, &d); err != nil {
+		recorded, err := e.record(ectx, key, &d)
+		if err != nil {
 			return Decision{}, err
 		}
-		for _, observe := range e.cfg.Observers {
-			observe(d)
+		if recorded {
+			for _, observe := range e.cfg.Observers {
+				observe(d)
+			}
 		}
 		e.remember(key, l.attempt, d)
 		return d, nil
@@ -452,24 +455,41 @@ func attemptOf(req Request) string {
 	return "1"
 }
 
-func (e *Engine) record(ctx context.Context, d *Decision) error {
+// record writes d to the store under its look. When another replica
+// recorded the look first, d becomes that decision and recorded is false:
+// one decision per look across replicas.
+func (e *Engine) record(ctx context.Context, key lookKey, d *Decision) (recorded bool, err error) {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return fmt.Errorf("decision id: %w", err)
+		return false, fmt.Errorf("decision id: %w", err)
 	}
 	d.ID = id.String()
 	body, err := json.Marshal(d)
 	if err != nil {
-		return fmt.Errorf("encode decision: %w", err)
+		return false, fmt.Errorf("encode decision: %w", err)
 	}
-	_, err = e.cfg.Store.AppendDecision(ctx, store.Decision{
+	stored, err := e.cfg.Store.AppendDecision(ctx, store.Decision{
 		ID: d.ID, Service: d.Service, PatchID: d.PatchID, Stage: d.Stage, Attempt: d.Attempt,
-		Verdict: string(d.Decision), EvaluatedAt: d.EvaluatedAt, Body: body,
+		Verdict: string(d.Decision), EvaluatedAt: d.EvaluatedAt, Body: body, LookKey: key.id(),
 	})
 	if err != nil {
-		return fmt.Errorf("record decision: %w", err)
+		return false, fmt.Errorf("record decision: %w", err)
 	}
-	return nil
+	if stored.ID == d.ID {
+		return true, nil
+	}
+	var first Decision
+	if err := json.Unmarshal(stored.Body, &first); err != nil {
+		return false, fmt.Errorf("read the look's decision %s: %w", stored.ID, err)
+	}
+	*d = first
+	return false, nil
+}
+
+// id names the look in the store: a hash of every field of the key.
+func (k lookKey) id() string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%#v", k))
+	return hex.EncodeToString(h[:])
 }
 
 // rememberAttempt keeps a stage attempt read from the store until its

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,6 +42,8 @@ type options struct {
 	asks        int
 	wrk         string // path of wrk, or "" to use the Go client only
 	cpuProfile  string // file for a CPU profile of the run, "" for none
+	postgres    string // DSN of a PostgreSQL database for the store phases, "" for SQLite only
+	short       bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -54,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.asks, "asks", 100, "concurrent identical asks")
 	wrk := fs.String("wrk", "auto", "also load the HTTP API with wrk (Debian package wrk): auto (when installed), on or off")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv("PATCHGATE_TEST_POSTGRES_DSN"), "PostgreSQL connection string for the store phases (fresh asks, two replicas); default $PATCHGATE_TEST_POSTGRES_DSN; each run works in a schema of its own, dropped at the end")
 	short := fs.Bool("short", false, "a run of a few seconds for CI: 300ms phases, 20 hosts, 50 rollouts, no wrk")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -61,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	o.short = *short
 	if *short {
 		o.duration, o.hosts, o.rollouts, *wrk = 300*time.Millisecond, 20, 50, "off"
 	}
@@ -96,6 +101,8 @@ type measurement struct {
 	rates  []rate
 	crowd  crowd
 	memory footprint
+	// store holds the fresh-ask and replica phases with their baselines.
+	store []rate
 	// loadBefore and loadAfter are the machine's 1-minute load average
 	// when the run began and ended: other work on the same cores shows.
 	loadBefore, loadAfter string
@@ -124,6 +131,37 @@ func measure(ctx context.Context, o options, dir string, m measurement) (measure
 		func(dir string) (err error) {
 			m.memory, err = memoryPerAttempt(ctx, dir, src, o.rollouts)
 			return err
+		},
+		func(dir string) error {
+			dbs := []database{sqliteDatabase(dir)}
+			if o.postgres != "" {
+				pg, err := postgresDatabase(ctx, o.postgres)
+				if err != nil {
+					return err
+				}
+				defer pg.drop()
+				dbs = append(dbs, pg)
+			}
+			for _, db := range dbs {
+				asks, raw, err := freshAsks(ctx, o, db, src)
+				if err != nil {
+					return fmt.Errorf("fresh asks on %s: %w", db.name, err)
+				}
+				m.store = append(m.store, asks, raw)
+			}
+			if o.postgres != "" && !o.short {
+				pg, err := postgresDatabase(ctx, o.postgres)
+				if err != nil {
+					return err
+				}
+				defer pg.drop()
+				rs, err := replicaAsks(ctx, o, pg, src)
+				if err != nil {
+					return fmt.Errorf("two replicas: %w", err)
+				}
+				m.store = append(m.store, rs...)
+			}
+			return nil
 		},
 	} {
 		sub, err := os.MkdirTemp(dir, fmt.Sprintf("step%d-", i))
@@ -168,7 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var problems []string
-	for _, r := range m.rates {
+	for _, r := range append(slices.Clone(m.rates), m.store...) {
 		if r.failures > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d failed requests (first: %s)", r.name, r.failures, r.firstError))
 		}
@@ -221,6 +259,24 @@ func report(out io.Writer, o options, m measurement) error {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%d asks for one new stage attempt at once over HTTP sent %d queries to the source; one ask alone sends %d. "+
 		"They got %d decision id(s); the store recorded %d decision(s) for the attempt.\n\n", c.asks, c.sent, c.oneSet, c.decisions, c.recorded)
+
+	fmt.Fprintln(w, "### Fresh asks and replicas (durable writes)")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Fresh asks: %d callers at once, each ask a new stage attempt (every check queries; attempt and answer synced before the answer). "+
+		"Baseline: the same answers' rows INSERTed into a bare table, one synced statement each, by as many callers. "+
+		"Replicas: %d rollouts in the concurrency line over two engines on one PostgreSQL, a minute turning every 10 s (clock 6× the wall clock).\n", freshCallers, queueLength)
+	if o.postgres == "" {
+		fmt.Fprintln(w, "No -postgres (or PATCHGATE_TEST_POSTGRES_DSN): SQLite only, no replicas.")
+	} else if o.short {
+		fmt.Fprintln(w, "-short: no replica phase.")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| phase | answers/s | p50 | p99 | failed |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	for _, r := range m.store {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d |\n", r.name, count(r.perSecond()), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.failures)
+	}
+	fmt.Fprintln(w)
 
 	f := m.memory
 	fmt.Fprintln(w, "### Memory per active stage attempt")

@@ -192,29 +192,6 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// write runs f in a transaction holding the writer lock (one at a time in
-// this process, then the database's lock) and commits it.
-func (s *sqlStore) write(ctx context.Context, f func(tx *sql.Tx) error) error {
-	select {
-	case s.appending <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.appending }()
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // migrateChain runs inside the migration's transaction. The first time,
 // on an empty chain, it writes the start entry and then chains every row
 // stored before (decisions, events, overrides, freezes, each in seq

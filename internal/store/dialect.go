@@ -229,6 +229,12 @@ var tables = []string{
 			prev_hash TEXT    NOT NULL,
 			hash      TEXT    NOT NULL
 		){strict}`,
+	// decision_looks maps a look (Decision.LookKey) to the one decision
+	// recorded for it, across replicas (sql.go).
+	`CREATE TABLE IF NOT EXISTS decision_looks (
+			look_key    TEXT    NOT NULL PRIMARY KEY,
+			decision_id TEXT    NOT NULL
+		){strict}`,
 	// readiness holds the row Ping rewrites to prove the store can write
 	// (sql.go). Nothing else reads it.
 	`CREATE TABLE IF NOT EXISTS readiness (

@@ -110,7 +110,8 @@ func (s *sqlStore) appendEvent(ctx context.Context, e Event) (Event, bool, error
 		return Event{}, false, err
 	}
 	created := false
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		created = false // f runs again when its group fails
 		err := tx.QueryRowContext(ctx, s.dialect.rebind(`
 			INSERT INTO events (id, patch_id, type, time, received_at, service, cluster, stage, severity,
 				attempt, hosts, detail, labels, idempotency_key, actor)

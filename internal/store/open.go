@@ -48,7 +48,7 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (Store, error
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
 	}
-	s := &sqlStore{db: db, dialect: d, appending: make(chan struct{}, 1)}
+	s := newSQLStore(db, d)
 	for _, o := range opts {
 		o(s)
 	}
@@ -87,7 +87,7 @@ func OpenReadOnly(ctx context.Context, driver, dsn string, opts ...Option) (Stor
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s read-only: %w", d.name, err)
 	}
-	s := &sqlStore{db: db, dialect: d, appending: make(chan struct{}, 1)}
+	s := newSQLStore(db, d)
 	for _, o := range opts {
 		o(s)
 	}

@@ -88,7 +88,7 @@ func insertControl(ctx context.Context, s *sqlStore, t controlTable, columns []s
 	}
 	id = u.String()
 	q := "INSERT INTO " + t.name + " (id, " + strings.Join(columns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(columns)) + ") RETURNING seq"
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, s.dialect.rebind(q), append([]any{id}, values...)...).Scan(&seq); err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func insertControl(ctx context.Context, s *sqlStore, t controlTable, columns []s
 // Deleting a deleted row changes nothing; an unknown id is ErrNotFound.
 func deleteControl[T any](ctx context.Context, s *sqlStore, t controlTable, id, by, reason string, at time.Time, scan func(scanner) (T, error)) (T, error) {
 	var zero T
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.dialect.rebind(`
 			UPDATE `+t.name+` SET deleted_at = ?, deleted_by = ?, delete_reason = ?
 			WHERE id = ? AND deleted_at = ''`), formatTime(at), by, reason, id)

@@ -42,9 +42,11 @@ const pgSlotsLockKey = 0x7067736c6f7473
 
 const slotColumns = "service, patch_id, cluster, hosts, queued_at, last_ask, granted_at"
 
-// Admit runs decide for key in one transaction that is serialised against
+// Admit runs decide for key in a transaction that is serialised against
 // every other Admit, in this process and in others, so two replicas never
-// grant the same free place. hosts, when above 0, updates the slot's hosts.
+// grant the same free place. Concurrent Admits in one process share the
+// transaction (group.go), each seeing the slots as the ones before it
+// left them, and one commit. hosts, when above 0, updates the slot's hosts.
 func (s *sqlStore) Admit(ctx context.Context, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error) {
 	own, err := s.admit(ctx, key, hosts, now, since, decide)
 	if err != nil {
@@ -54,19 +56,47 @@ func (s *sqlStore) Admit(ctx context.Context, key SlotKey, hosts int, now, since
 }
 
 func (s *sqlStore) admit(ctx context.Context, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error) {
+	var own Slot
+	err := s.admits.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		own, err = admitIn(ctx, s, tx, key, hosts, now, since, decide)
+		return err
+	})
+	return own, err
+}
+
+// commitAdmits is the admissions' group commit: one transaction
+// serialised against every other Admit (in other processes too), each
+// admission in turn, seeing the ones before it, and one commit.
+func (s *sqlStore) commitAdmits(ctx context.Context, ops []*writeOp) error {
 	// SQLite: every transaction is BEGIN IMMEDIATE (see open.go), which
 	// takes the database's write lock up front.
 	tx, err := s.db.BeginTx(ctx, s.dialect.txOptions)
 	if err != nil {
-		return Slot{}, err
+		return err
 	}
 	defer tx.Rollback()
 	if s.dialect.name == "postgres" {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(pgSlotsLockKey, 10)+")"); err != nil {
-			return Slot{}, err
+		// A granted slot must survive a crash, as a decision must:
+		// synchronous_commit on for the transaction, whatever the
+		// server's or role's default.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(pgSlotsLockKey, 10)+"), "+
+			"set_config('synchronous_commit', 'on', true)"); err != nil {
+			return err
 		}
 	}
+	for _, op := range ops {
+		if err := op.f(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
 
+func admitIn(ctx context.Context, s *sqlStore, tx *sql.Tx, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT "+slotColumns+" FROM rollout_slots ORDER BY queued_at, service, patch_id, cluster")
 	if err != nil {
 		return Slot{}, err
@@ -145,9 +175,6 @@ func (s *sqlStore) admit(ctx context.Context, key SlotKey, hosts int, now, since
 		formatTime(own.QueuedAt), formatTime(own.LastAsk), granted)
 	if err != nil {
 		return Slot{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Slot{}, fmt.Errorf("commit: %w", err)
 	}
 	return own, nil
 }

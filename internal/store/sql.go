@@ -19,11 +19,20 @@ const (
 type sqlStore struct {
 	db      *sql.DB
 	dialect *dialect
-	// appending holds one token while an append runs: appends in one
-	// process queue here instead of contending for the database lock.
-	appending chan struct{}
+	// writes groups the durable writes under the writer lock, admits
+	// the concurrency admissions (group.go): writers in one process
+	// queue there and share commits instead of contending for the
+	// database's locks one by one.
+	writes, admits *group
 	// key, when set, keys the audit chain's hashes (HMAC-SHA256).
 	key []byte
+}
+
+func newSQLStore(db *sql.DB, d *dialect) *sqlStore {
+	s := &sqlStore{db: db, dialect: d}
+	s.writes = newGroup(s.commitWrites)
+	s.admits = newGroup(s.commitAdmits)
+	return s
 }
 
 const decisionColumns = "seq, id, service, patch_id, stage, attempt, verdict, evaluated_at, body, prev_hash, hash"
@@ -40,15 +49,38 @@ func (s *sqlStore) appendDecision(ctx context.Context, d Decision) (Decision, er
 	if d.ID == "" {
 		return d, invalid("empty id")
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	in := d
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		d, err = appendDecisionIn(ctx, s, tx, d)
+		d, err = appendDecisionIn(ctx, s, tx, in)
 		return err
 	})
 	return d, err
 }
 
 func appendDecisionIn(ctx context.Context, s *sqlStore, tx *sql.Tx, d Decision) (Decision, error) {
+	if d.LookKey != "" {
+		// One decision per look across replicas: the first to claim the
+		// look records its decision; the others get that one.
+		res, err := tx.ExecContext(ctx, s.dialect.rebind(
+			"INSERT INTO decision_looks (look_key, decision_id) VALUES (?, ?) ON CONFLICT (look_key) DO NOTHING"),
+			d.LookKey, d.ID)
+		if err != nil {
+			return d, fmt.Errorf("claim look: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return d, fmt.Errorf("claim look: %w", err)
+		} else if n == 0 {
+			stored, err := scanDecision(tx.QueryRowContext(ctx, s.dialect.rebind(
+				"SELECT "+prefixed("d.", decisionColumns)+" FROM decisions d JOIN decision_looks l ON l.decision_id = d.id WHERE l.look_key = ?"),
+				d.LookKey))
+			if err != nil {
+				return d, fmt.Errorf("read the look's decision: %w", err)
+			}
+			stored.LookKey = d.LookKey
+			return stored, nil
+		}
+	}
 	var (
 		last int64
 		prev string
@@ -125,6 +157,15 @@ func (s *sqlStore) ListDecisions(ctx context.Context, f Filter) ([]Decision, err
 	return queryAll(ctx, s, "list decisions", q, args, scanDecision)
 }
 
+// prefixed puts p before each of the comma-separated columns.
+func prefixed(p, columns string) string {
+	cs := strings.Split(columns, ", ")
+	for i := range cs {
+		cs[i] = p + cs[i]
+	}
+	return strings.Join(cs, ", ")
+}
+
 func limit(n int) int {
 	switch {
 	case n <= 0:
@@ -136,16 +177,27 @@ func limit(n int) int {
 }
 
 func (s *sqlStore) EnsureAttempt(ctx context.Context, a Attempt) (Attempt, error) {
-	_, err := s.db.ExecContext(ctx, s.dialect.rebind(`
-		INSERT INTO stage_attempts (service, patch_id, stage, attempt, start, start_source, first_ask)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (service, patch_id, stage, attempt) DO NOTHING`),
-		a.Service, a.PatchID, a.Stage, a.Attempt,
-		formatTime(a.Start), a.StartSource, formatTime(a.FirstAsk))
+	stored, err := s.getAttempt(ctx, a.AttemptKey)
+	if err == nil {
+		return stored, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
+	}
+	// New: created in a group commit with the writes beside it.
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.dialect.rebind(`
+			INSERT INTO stage_attempts (service, patch_id, stage, attempt, start, start_source, first_ask)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (service, patch_id, stage, attempt) DO NOTHING`),
+			a.Service, a.PatchID, a.Stage, a.Attempt,
+			formatTime(a.Start), a.StartSource, formatTime(a.FirstAsk))
+		return err
+	})
 	if err != nil {
 		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
 	}
-	stored, err := s.getAttempt(ctx, a.AttemptKey)
+	stored, err = s.getAttempt(ctx, a.AttemptKey)
 	if err != nil {
 		return Attempt{}, unavailable(fmt.Errorf("store: ensure attempt %v: %w", a.AttemptKey, err))
 	}

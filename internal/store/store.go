@@ -30,6 +30,13 @@ type Decision struct {
 	// PrevHash and Hash chain the log: Hash = sha256(PrevHash || canonical row).
 	PrevHash string
 	Hash     string
+	// LookKey, when set, names the look the decision answers (a stage
+	// attempt at one minute under one policy and the same controls).
+	// The store records one decision per look key, across replicas:
+	// AppendDecision of a second decision for a look records nothing and
+	// returns the first (whose ID then differs from the one given). It
+	// is not part of the hashed row.
+	LookKey string
 }
 
 // Filter selects decisions; empty fields match all. Newest first.
@@ -98,7 +105,9 @@ type VerifyResult struct {
 // Store is implemented by the SQLite and PostgreSQL stores.
 type Store interface {
 	// AppendDecision writes d at the end of the chain, durably, and returns
-	// it with Seq, PrevHash and Hash filled. Safe across replicas.
+	// it with Seq, PrevHash and Hash filled. Safe across replicas. When a
+	// decision was recorded under d.LookKey already, it records nothing
+	// and returns that decision. Concurrent appends share one commit.
 	AppendDecision(ctx context.Context, d Decision) (Decision, error)
 	GetDecision(ctx context.Context, id string) (Decision, error)
 	ListDecisions(ctx context.Context, f Filter) ([]Decision, error)
