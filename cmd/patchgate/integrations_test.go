@@ -639,11 +639,15 @@ func TestFlaggerWebhooks(t *testing.T) {
 			t.Fatalf("%s event: HTTP %d %s", svc, a.status, a.body)
 		}
 	}
-	// First traffic step: the window opens, nothing to judge, no step.
+	// First traffic step, at weight 0: the first stage starts and the step
+	// is approved without a decision (no canary traffic to judge yet).
 	for _, svc := range []string{"checkout", "payments", "search"} {
 		h := hooks(svc)["confirm-traffic-increase"]
-		if ok, a := flaggerCall(t, h.url, payload(svc, h)); ok || a.status != http.StatusPreconditionFailed {
-			t.Fatalf("%s first confirm-traffic-increase: HTTP %d %s, want 412", svc, a.status, a.body)
+		if _, ok := h.metadata["stage"]; ok {
+			t.Errorf("%s confirm-traffic-increase names stage %q: patchgate follows the stages itself", svc, h.metadata["stage"])
+		}
+		if ok, a := flaggerCall(t, h.url, payload(svc, h)); !ok || !strings.Contains(string(a.body), `"started":"canary"`) {
+			t.Fatalf("%s first confirm-traffic-increase: HTTP %d %s, want 200 starting canary", svc, a.status, a.body)
 		}
 	}
 	env.clock.set(env.later)
@@ -695,8 +699,19 @@ func TestFlaggerWebhooks(t *testing.T) {
 	}
 	if events, err := env.store.ListEvents(context.Background(), store.EventFilter{Service: "checkout", Type: store.EventStageStarted}); err != nil {
 		t.Fatal(err)
-	} else if len(events) != 1 || events[0].Stage != "canary" || events[0].Attempt != checksum || events[0].Actor != "flagger" {
-		t.Errorf("stage_started events of checkout: %+v, want one for canary, attempt %s, by flagger", events, checksum)
+	} else {
+		// The event hook's and the first step's start of canary, then the
+		// start of 100pct by canary's go.
+		var stages []string
+		for _, e := range events {
+			if e.Attempt != checksum || e.Actor != "flagger" {
+				t.Errorf("stage_started %+v, want attempt %s, by flagger", e, checksum)
+			}
+			stages = append(stages, e.Stage)
+		}
+		if !slices.Equal(stages, []string{"canary", "canary", "100pct"}) {
+			t.Errorf("stage_started events of checkout for stages %v, want canary (event hook), canary (first step), 100pct (canary's go)", stages)
+		}
 	}
 }
 
