@@ -126,6 +126,12 @@ func Rules(cfg *config.Config) (Result, error) {
 	}
 	res.Notes = append(res.Notes, notes...)
 	pages.Rules = append(pages.Rules, canary...)
+	slow, notes, err := b.canaryLatency()
+	if err != nil {
+		return Result{}, err
+	}
+	res.Notes = append(res.Notes, notes...)
+	pages.Rules = append(pages.Rules, slow...)
 	pages.Rules = append(pages.Rules, b.rollbackFailed(), b.massReboot(), b.noGoIgnored())
 
 	tickets := rulefmt.RuleGroup{Name: GroupTickets}
@@ -211,7 +217,47 @@ func (b *builder) forText(name string) string {
 // baseline by over the stage's error_delta margin: one rule per service
 // and margin (stages with another margin get their own rule).
 func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
-	const name = config.AlertCanaryErrors
+	return b.canaryDelta(canaryCheck{
+		name: config.AlertCanaryErrors, check: "error_delta", gauge: lifecycle.CanaryErrorDelta,
+		margin: func(c config.Checks) (float64, bool) {
+			if c.ErrorDelta == nil {
+				return 0, false
+			}
+			return c.ErrorDelta.MarginPP, true
+		},
+		summary:     "Canary of {{ $labels.patch_id }} on {{ $labels.service }} fails more than the baseline",
+		description: "At stage {{ $labels.stage }}, the canary of {{ $labels.patch_id }} fails {{ $value | humanizePercentage }} more of its requests than the baseline (points of error ratio), over the %spp margin of the stage's error_delta check%s, in the gate's newest decision of this active rollout. The gate answers no_go once the regression is established; roll back if users suffer meanwhile.",
+	})
+}
+
+// canaryLatency pages when an active rollout's canary has more slow
+// requests than the baseline by over the stage's latency_delta margin, as
+// canaryErrors does for errors.
+func (b *builder) canaryLatency() ([]rulefmt.Rule, []string, error) {
+	return b.canaryDelta(canaryCheck{
+		name: config.AlertCanaryLatency, check: "latency_delta", gauge: lifecycle.CanaryLatencyDelta,
+		margin: func(c config.Checks) (float64, bool) {
+			if c.LatencyDelta == nil {
+				return 0, false
+			}
+			return c.LatencyDelta.MarginPP, true
+		},
+		summary:     "Canary of {{ $labels.patch_id }} on {{ $labels.service }} is slower than the baseline",
+		description: "At stage {{ $labels.stage }}, {{ $value | humanizePercentage }} more of the canary's requests of {{ $labels.patch_id }} are slower than the latency_delta threshold than the baseline's (points of slow share), over the %spp margin of the stage's latency_delta check%s, in the gate's newest decision of this active rollout (both arms' p99: patchgate_canary_latency_p99). The gate answers no_go once the regression is established; roll back if users suffer meanwhile.",
+	})
+}
+
+// canaryCheck is what tells the canary pages apart.
+type canaryCheck struct {
+	name, check, gauge   string
+	margin               func(config.Checks) (float64, bool)
+	summary, description string // description: margin and for text as %s
+}
+
+// canaryDelta writes one page per service and margin of c's check, on the
+// per-rollout gauge the gate exports from its newest decision.
+func (b *builder) canaryDelta(c canaryCheck) ([]rulefmt.Rule, []string, error) {
+	name := c.name
 	var rules []rulefmt.Rule
 	var without []string
 	for i := range b.cfg.Services {
@@ -220,15 +266,15 @@ func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
 		stages := map[float64][]string{}
 		all := 0
 		for j := range s.Stages {
-			ed := s.EffectiveChecks(&s.Stages[j]).ErrorDelta
-			if ed == nil {
+			m, ok := c.margin(s.EffectiveChecks(&s.Stages[j]))
+			if !ok {
 				continue
 			}
 			all++
-			if _, ok := stages[ed.MarginPP]; !ok {
-				margins = append(margins, ed.MarginPP)
+			if _, ok := stages[m]; !ok {
+				margins = append(margins, m)
 			}
-			stages[ed.MarginPP] = append(stages[ed.MarginPP], s.Stages[j].Name)
+			stages[m] = append(stages[m], s.Stages[j].Name)
 		}
 		if all == 0 {
 			without = append(without, s.Name)
@@ -242,7 +288,7 @@ func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
 			case len(margins) > 1:
 				ms = append(ms, slo.AnyOf("stage", stages[m]...))
 			}
-			sel, err := slo.Selector(lifecycle.CanaryErrorDelta, ms)
+			sel, err := slo.Selector(c.gauge, ms)
 			if err != nil {
 				return nil, nil, fmt.Errorf("service %s: %w", s.Name, err)
 			}
@@ -255,15 +301,13 @@ func (b *builder) canaryErrors() ([]rulefmt.Rule, []string, error) {
 			if s.Team != "" {
 				extra["team"] = s.Team
 			}
-			rules = append(rules, b.rule(name, SeverityPage, expr,
-				"Canary of {{ $labels.patch_id }} on {{ $labels.service }} fails more than the baseline",
-				fmt.Sprintf("At stage {{ $labels.stage }}, the canary of {{ $labels.patch_id }} fails {{ $value | humanizePercentage }} more of its requests than the baseline (points of error ratio), over the %spp margin of the stage's error_delta check%s, in the gate's newest decision of this active rollout. The gate answers no_go once the regression is established; roll back if users suffer meanwhile.", pp, b.forText(name)),
-				extra))
+			rules = append(rules, b.rule(name, SeverityPage, expr, c.summary,
+				fmt.Sprintf(c.description, pp, b.forText(name)), extra))
 		}
 	}
 	var notes []string
 	if len(without) > 0 {
-		notes = append(notes, fmt.Sprintf("%s: no rule for %s (no error_delta check at any stage)", name, strings.Join(without, ", ")))
+		notes = append(notes, fmt.Sprintf("%s: no rule for %s (no %s check at any stage)", name, strings.Join(without, ", "), c.check))
 	}
 	return rules, notes, nil
 }

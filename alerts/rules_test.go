@@ -195,8 +195,8 @@ func TestAlertLabels(t *testing.T) {
 		t.Errorf("alerts %v, want %v", got, want)
 	}
 	pages, tickets, records := res.Counts()
-	if pages != 6 || tickets != 6 || records != 3 {
-		t.Errorf("%d pages, %d tickets, %d records; want 6 (3 canary rules), 6 and 3", pages, tickets, records)
+	if pages != 7 || tickets != 6 || records != 3 {
+		t.Errorf("%d pages, %d tickets, %d records; want 7 (3 canary error rules, 1 canary latency rule), 6 and 3", pages, tickets, records)
 	}
 	for _, g := range res.Groups {
 		for _, r := range g.Rules {

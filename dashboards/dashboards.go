@@ -27,8 +27,9 @@ const (
 	SLO       Kind = "slo"       // one per service: burn rates, budget, SLI
 )
 
-// The classic dashboard model (schema version 42): what file provisioning
-// and POST /api/dashboards/db take. The SDK marks it deprecated in favour of
+// The classic dashboard model (schema version 42, lowered for older
+// releases by Grafana.adapt): what file provisioning and POST
+// /api/dashboards/db take. The SDK marks it deprecated in favour of
 // dashboardv2, which only Grafana 12's /apis endpoints accept.
 type (
 	//lint:ignore SA1019 see above: the API patchgate publishes through takes this model.
@@ -46,6 +47,8 @@ type Dashboard struct {
 	Title   string
 	// Model is the dashboard as built by the foundation SDK.
 	Model classic
+	// Grafana is the release JSON writes for; the zero value is Latest.
+	Grafana Grafana
 }
 
 // JSON is the dashboard as Grafana's file provisioning and
@@ -58,12 +61,21 @@ func (d Dashboard) JSON() ([]byte, error) {
 	if err := enc.Encode(d.Model); err != nil {
 		return nil, fmt.Errorf("dashboard %s: %w", d.UID, err)
 	}
-	return b.Bytes(), nil
+	out, err := d.Grafana.adapt(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("dashboard %s for %s: %w", d.UID, d.Grafana, err)
+	}
+	return out, nil
 }
 
-// Build returns the dashboards of a configuration: executive, on-call,
-// debug, and one SLO dashboard per service, in that order.
+// Build returns the dashboards of a configuration for the latest Grafana:
+// executive, on-call, debug, and one SLO dashboard per service, in that order.
 func Build(cfg *config.Config) ([]Dashboard, error) {
+	return BuildFor(cfg, Latest)
+}
+
+// BuildFor is Build for a Grafana release (see ParseGrafana).
+func BuildFor(cfg *config.Config, g Grafana) ([]Dashboard, error) {
 	prefix := cfg.Grafana.UIDPrefix
 	if prefix == "" {
 		prefix = config.DefaultGrafanaUIDPrefix
@@ -100,6 +112,7 @@ func Build(cfg *config.Config) ([]Dashboard, error) {
 			return nil, fmt.Errorf("dashboard %s: %w", d.UID, err)
 		}
 		d.Model = m
+		d.Grafana = g
 		if err := d.checkQueries(); err != nil {
 			return nil, err
 		}

@@ -103,6 +103,12 @@ func TestDashboardKinds(t *testing.T) {
 			`patchgate:canary_error_delta:ratio{service=~"$service",service="checkout",stage=~"50pct"}) + 0.005)`,
 			`service="search.v2",stage=~"canary|100pct"}) + 0.005)`,
 			`decision="no_go"`,
+			// Canary against baseline latency: both arms' p99 and the slow
+			// share delta with latency_delta's 2pp margin (not at 100pct,
+			// where it is disabled).
+			"max by (service, patch_id, stage, track) (patchgate_canary_latency_p99{service=~\"$service\"})",
+			"max by (service, patch_id, stage) (patchgate_canary_latency_delta_ratio{service=~\"$service\"})",
+			`patchgate_canary_latency_delta_ratio{service=~"$service",service="checkout",stage=~"canary|50pct"}) + 0.02)`,
 			// Lifecycle series: one copy across gate replicas.
 			"sum by (service, cluster) (max without (instance, pod) (increase(patchgate_patch_rollbacks_total",
 			"sum by (severity) (max without (instance, pod) (increase(patchgate_patch_incidents_total",

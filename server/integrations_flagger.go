@@ -61,9 +61,12 @@ func (s *Server) handleFlagger(c echo.Context) error {
 	if hook == flaggerEventHook {
 		return s.flaggerEvent(c, p)
 	}
-	req, err := s.flaggerRequest(hook, p)
+	req, derive, err := s.flaggerRequest(hook, p)
 	if err != nil {
 		return err
+	}
+	if derive {
+		return s.flaggerDerived(c, hook, p, req)
 	}
 	d, err := s.decide(c.Request().Context(), "flagger "+hook, req)
 	if err != nil {
@@ -147,8 +150,11 @@ func flaggerField(p flaggerPayload, key, mapped, mappedPath string) (string, err
 
 // flaggerRequest builds the gate request of a gate hook: service, patch_id
 // and stage from the metadata or the config, every other metadata key as a
-// parameter, and Flagger's checksum as the stage attempt.
-func (s *Server) flaggerRequest(hook string, p flaggerPayload) (gate.Request, error) {
+// parameter, and Flagger's checksum as the stage attempt. derive is true
+// when neither names a stage and the hook is one whose stage patchgate
+// follows itself (integrations_flagger_stage.go); the request's stage is
+// then the service's first, to be replaced.
+func (s *Server) flaggerRequest(hook string, p flaggerPayload) (req gate.Request, derive bool, err error) {
 	target, path := s.flaggerTarget(p)
 	var mappedService, mappedStage string
 	if target != nil {
@@ -156,7 +162,7 @@ func (s *Server) flaggerRequest(hook string, p flaggerPayload) (gate.Request, er
 	}
 	service, err := flaggerField(p, flaggerKeyService, mappedService, path+".service")
 	if err != nil {
-		return gate.Request{}, err
+		return gate.Request{}, false, err
 	}
 	stagePath := path + ".stage"
 	if target != nil && target.StageByHook[hook] != "" {
@@ -164,11 +170,19 @@ func (s *Server) flaggerRequest(hook string, p flaggerPayload) (gate.Request, er
 	}
 	stage, err := flaggerField(p, flaggerKeyStage, mappedStage, stagePath)
 	if err != nil {
-		return gate.Request{}, err
+		return gate.Request{}, false, err
+	}
+	if service != "" && stage == "" && s.policy != nil && slices.Contains(flaggerDerivedHooks, hook) {
+		svc, ok := s.policy.Service(service)
+		if !ok {
+			return gate.Request{}, false, &APIError{Status: http.StatusNotFound, Field: "metadata." + flaggerKeyService,
+				Message: fmt.Sprintf("unknown service %q", service)}
+		}
+		stage, derive = svc.Stages[0].Name, true
 	}
 	for _, f := range []struct{ key, v string }{{flaggerKeyService, service}, {flaggerKeyStage, stage}} {
 		if f.v == "" {
-			return gate.Request{}, &gate.FieldError{Field: "metadata." + f.key,
+			return gate.Request{}, false, &gate.FieldError{Field: "metadata." + f.key,
 				Message: fmt.Sprintf("is required: set it in the webhook's metadata or map Canary %s/%s in integrations.flagger.targets", p.Namespace, p.Name)}
 		}
 	}
@@ -177,7 +191,7 @@ func (s *Server) flaggerRequest(hook string, p flaggerPayload) (gate.Request, er
 		patchID = flaggerPatchID(p.Checksum)
 	}
 	if patchID == "" {
-		return gate.Request{}, &gate.FieldError{Field: "metadata." + flaggerKeyPatchID,
+		return gate.Request{}, false, &gate.FieldError{Field: "metadata." + flaggerKeyPatchID,
 			Message: "is required when the payload has no checksum"}
 	}
 	params := map[string]string{}
@@ -191,11 +205,11 @@ func (s *Server) flaggerRequest(hook string, p flaggerPayload) (gate.Request, er
 	if _, ok := params[gate.ParamAttempt]; !ok && p.Checksum != "" {
 		params[gate.ParamAttempt] = p.Checksum
 	}
-	req, err := checkRequest(gate.Request{Service: service, PatchID: patchID, Stage: stage, Params: params})
+	req, err = checkRequest(gate.Request{Service: service, PatchID: patchID, Stage: stage, Params: params})
 	if err != nil {
-		return gate.Request{}, renameFlaggerField(err)
+		return gate.Request{}, false, renameFlaggerField(err)
 	}
-	return req, nil
+	return req, derive, nil
 }
 
 // flaggerPatchID names the patch of a Canary whose webhook metadata does

@@ -21,7 +21,7 @@ func TestGenerateAlerts(t *testing.T) {
 			args: []string{"--config", "../../testdata/alerts/patchgate.yaml"},
 			file: "patchgate-alerts.rules.yml",
 			out: []string{
-				"patchgate-alerts.rules.yml: 6 page rule(s) (PatchgateCanaryErrors, PatchgateRollbackFailed, PatchgateMassNodeReboot, PatchgateNoGoIgnored), 6 ticket rule(s)",
+				"patchgate-alerts.rules.yml: 7 page rule(s) (PatchgateCanaryErrors, PatchgateCanaryLatency, PatchgateRollbackFailed, PatchgateMassNodeReboot, PatchgateNoGoIgnored), 6 ticket rule(s)",
 				"note: PatchgateCanaryErrors: no rule for search (no error_delta check at any stage)",
 				"load both",
 			},

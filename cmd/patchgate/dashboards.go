@@ -29,17 +29,22 @@ func runGenerateDashboards(_ context.Context, args []string, stdout, stderr io.W
 	fs := newFlags("generate dashboards", stderr)
 	path := fs.String("config", "patchgate.yaml", "configuration file")
 	out := fs.String("out", "", "folder to write the dashboards to, one <uid>.json each (required)")
+	version := fs.String("grafana-version", "latest", "Grafana release to write for: 10, 11, 12 (or a minor release such as 11.6), latest is 12.2 and later")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return errors.New("--out is required: the folder Grafana's file provisioning reads")
 	}
+	g, err := dashboards.ParseGrafana(*version)
+	if err != nil {
+		return fmt.Errorf("--grafana-version: %w", err)
+	}
 	cfg, err := config.LoadWithoutSecrets(*path)
 	if err != nil {
 		return err
 	}
-	ds, err := dashboards.Build(cfg)
+	ds, err := dashboards.BuildFor(cfg, g)
 	if err != nil {
 		return err
 	}
@@ -47,7 +52,7 @@ func runGenerateDashboards(_ context.Context, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %d dashboards to %s:\n", len(files), *out)
+	fmt.Fprintf(stdout, "wrote %d dashboards for %s to %s:\n", len(files), g, *out)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for i, f := range files {
 		fmt.Fprintf(tw, "  %s\t%s\n", filepath.Base(f), ds[i].Title)
@@ -60,8 +65,16 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("publish", stderr)
 	path := fs.String("config", "patchgate.yaml", "configuration file")
 	url := fs.String("grafana-url", "", "Grafana's root URL (default: the config's grafana.url)")
+	version := fs.String("grafana-version", "", "Grafana release to write for: 10, 11, 12, a minor release such as 11.6, or latest (default: the version Grafana reports)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var target dashboards.Grafana
+	if *version != "" {
+		var err error
+		if target, err = dashboards.ParseGrafana(*version); err != nil {
+			return fmt.Errorf("--grafana-version: %w", err)
+		}
 	}
 	cfg, err := config.LoadWithoutSecrets(*path)
 	if err != nil {
@@ -83,19 +96,24 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if token == "" {
 		return fmt.Errorf("no Grafana token: set %s or grafana.token_env / grafana.token_file to a service account token with the Editor role", grafanaTokenEnv)
 	}
-	ds, err := dashboards.Build(cfg)
-	if err != nil {
-		return err
-	}
 	client, err := dashboards.NewClient(dashboards.ClientConfig{URL: g.URL, Token: token})
 	if err != nil {
 		return err
 	}
-	version, err := client.Health(ctx)
+	running, err := client.Health(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "publishing %d dashboards to Grafana %s at %s\n", len(ds), version, client.URL())
+	if *version == "" {
+		if target, err = dashboards.ParseGrafana(running); err != nil {
+			return fmt.Errorf("the Grafana at %s reports version %q: %w (pass --grafana-version to choose)", client.URL(), running, err)
+		}
+	}
+	ds, err := dashboards.BuildFor(cfg, target)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "publishing %d dashboards to Grafana %s at %s, written for %s\n", len(ds), running, client.URL(), target)
 	res, err := dashboards.Publish(ctx, client, dashboards.Folder{UID: g.UIDPrefix, Title: g.Folder}, ds)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, d := range res.Dashboards {

@@ -32,7 +32,7 @@ func TestGenerateDashboards(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
-	if !strings.HasPrefix(out, "wrote 5 dashboards to "+dir) {
+	if !strings.HasPrefix(out, "wrote 5 dashboards for Grafana latest (schemaVersion 42) to "+dir) {
 		t.Errorf("output: %s", out)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
@@ -290,4 +290,55 @@ func counter(t *testing.T, reg *prometheus.Registry, name, reason string) float6
 	}
 	t.Fatalf("no series %s{reason=%q}", name, reason)
 	return 0
+}
+
+// TestDashboardsForGrafana writes the dashboards for Grafana 10 and 11 and
+// publishes them to a Grafana that reports 11.3.0: each carries the
+// schemaVersion of its release.
+func TestDashboardsForGrafana(t *testing.T) {
+	schemaOf := func(model map[string]any) any { return model["schemaVersion"] }
+	for _, tc := range []struct {
+		version string
+		schema  float64
+	}{{"10", 38}, {"11.6.2", 39}, {"latest", 42}} {
+		dir := t.TempDir()
+		code, out := runCmd(t, "generate", "dashboards", "--config", dashboardsConfig, "--out", dir, "--grafana-version", tc.version)
+		if code != 0 {
+			t.Fatalf("--grafana-version %s: exit %d: %s", tc.version, code, out)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "pg-oncall.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if schemaOf(m) != tc.schema {
+			t.Errorf("--grafana-version %s: schemaVersion %v, want %v", tc.version, schemaOf(m), tc.schema)
+		}
+	}
+	if code, out := runCmd(t, "generate", "dashboards", "--config", dashboardsConfig, "--out", t.TempDir(), "--grafana-version", "9.5"); code != exitError || !strings.Contains(out, `--grafana-version: grafana version "9.5": Grafana 10 or later is needed`) {
+		t.Errorf("--grafana-version 9.5: exit %d: %s", code, out)
+	}
+
+	g := grafanatest.New(t)
+	t.Setenv("GRAFANA_TOKEN", grafanatest.Token)
+	code, out := runCmd(t, "publish", "--config", dashboardsConfig, "--grafana-url", g.URL)
+	if code != 0 {
+		t.Fatalf("publish: exit %d: %s", code, out)
+	}
+	if !strings.Contains(out, "written for Grafana 11.3.0 (schemaVersion 39)") {
+		t.Errorf("publish said:\n%s", out)
+	}
+	if m, _, _, ok := g.Dashboard("pg-oncall"); !ok || schemaOf(m) != float64(39) {
+		t.Errorf("Grafana 11.3.0 holds schemaVersion %v, want 39", schemaOf(m))
+	}
+	code, out = runCmd(t, "publish", "--config", dashboardsConfig, "--grafana-url", g.URL, "--grafana-version", "latest")
+	if code != 0 || !strings.Contains(out, "5 updated") {
+		t.Fatalf("publish --grafana-version latest: exit %d: %s", code, out)
+	}
+	if m, _, _, _ := g.Dashboard("pg-oncall"); schemaOf(m) != float64(42) {
+		t.Errorf("after --grafana-version latest Grafana holds schemaVersion %v, want 42", schemaOf(m))
+	}
 }

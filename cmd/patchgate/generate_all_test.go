@@ -92,6 +92,9 @@ func TestGenerateEveryExample(t *testing.T) {
 					case strings.HasPrefix(f, filepath.Join(dir, "flagger")+"/"):
 						var d flaggerCanaryDoc
 						readStrict(t, f, &d)
+					case f == filepath.Join(dir, "spinnaker", "orca-local.yml"):
+						var d orcaLocalDoc
+						readStrict(t, f, &d)
 					case strings.HasPrefix(f, filepath.Join(dir, "spinnaker")+"/"):
 						data, err := os.ReadFile(f)
 						if err != nil {

@@ -38,8 +38,15 @@ func runGenerateIntegrations(_ context.Context, args []string, stdout, stderr io
 	out := fs.String("out", "", "folder to write into (created if missing)")
 	base := fs.String("url", defaultIntegrationsURL, "patchgate's URL as the rollout tools reach it")
 	secret := fs.String("token-secret", defaultTokenSecret, "Kubernetes Secret holding the gate token (key \"token\")")
+	spinSecret := fs.String("spinnaker-secret", "", "Spinnaker secret reference (encrypted:<engine>!k:v…) to the whole Authorization value \"Bearer <token>\", for orca-local.yml")
+	sensitive := fs.Bool("spinnaker-sensitive-headers", false, "write Authorization under sensitiveHeaders (Spinnaker with spinnaker/spinnaker#7421), kept out of the execution context")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *spinSecret != "" {
+		if err := checkSpinnakerSecret(*spinSecret); err != nil {
+			return err
+		}
 	}
 	if *out == "" {
 		return errors.New("missing --out")
@@ -59,7 +66,8 @@ func runGenerateIntegrations(_ context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	files, err := integrationFiles(cfg, integrationOptions{url: strings.TrimRight(*base, "/"), secret: *secret})
+	files, err := integrationFiles(cfg, integrationOptions{url: strings.TrimRight(*base, "/"), secret: *secret,
+		spinnakerSecret: *spinSecret, sensitiveHeaders: *sensitive})
 	if err != nil {
 		return err
 	}
@@ -82,6 +90,10 @@ func runGenerateIntegrations(_ context.Context, args []string, stdout, stderr io
 type integrationOptions struct {
 	url    string // without a trailing slash
 	secret string
+	// spinnakerSecret is the encrypted: reference for orca-local.yml
+	// ("" writes a placeholder in Spinnaker's form).
+	spinnakerSecret  string
+	sensitiveHeaders bool
 }
 
 type generatedFile struct {
@@ -121,6 +133,9 @@ func integrationFiles(cfg *config.Config, opt integrationOptions) ([]generatedFi
 		files = append(files, f)
 		return nil
 	}
+	if err := add("Spinnaker", func() (generatedFile, error) { return spinnakerOrcaLocal(opt) }); err != nil {
+		return nil, err
+	}
 	for i := range cfg.Services {
 		svc := &cfg.Services[i]
 		owner := fmt.Sprintf("service %q", svc.Name)
@@ -145,8 +160,8 @@ func integrationFiles(cfg *config.Config, opt integrationOptions) ([]generatedFi
 }
 
 // marshalYAML writes a commented YAML document.
-func marshalYAML(comment string, v any) ([]byte, error) {
-	body, err := yaml.MarshalWithOptions(v, yaml.IndentSequence(true))
+func marshalYAML(comment string, v any, opts ...yaml.EncodeOption) ([]byte, error) {
+	body, err := yaml.MarshalWithOptions(v, append([]yaml.EncodeOption{yaml.IndentSequence(true)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -639,11 +639,15 @@ func TestFlaggerWebhooks(t *testing.T) {
 			t.Fatalf("%s event: HTTP %d %s", svc, a.status, a.body)
 		}
 	}
-	// First traffic step: the window opens, nothing to judge, no step.
+	// First traffic step, at weight 0: the first stage starts and the step
+	// is approved without a decision (no canary traffic to judge yet).
 	for _, svc := range []string{"checkout", "payments", "search"} {
 		h := hooks(svc)["confirm-traffic-increase"]
-		if ok, a := flaggerCall(t, h.url, payload(svc, h)); ok || a.status != http.StatusPreconditionFailed {
-			t.Fatalf("%s first confirm-traffic-increase: HTTP %d %s, want 412", svc, a.status, a.body)
+		if _, ok := h.metadata["stage"]; ok {
+			t.Errorf("%s confirm-traffic-increase names stage %q: patchgate follows the stages itself", svc, h.metadata["stage"])
+		}
+		if ok, a := flaggerCall(t, h.url, payload(svc, h)); !ok || !strings.Contains(string(a.body), `"started":"canary"`) {
+			t.Fatalf("%s first confirm-traffic-increase: HTTP %d %s, want 200 starting canary", svc, a.status, a.body)
 		}
 	}
 	env.clock.set(env.later)
@@ -695,28 +699,62 @@ func TestFlaggerWebhooks(t *testing.T) {
 	}
 	if events, err := env.store.ListEvents(context.Background(), store.EventFilter{Service: "checkout", Type: store.EventStageStarted}); err != nil {
 		t.Fatal(err)
-	} else if len(events) != 1 || events[0].Stage != "canary" || events[0].Attempt != checksum || events[0].Actor != "flagger" {
-		t.Errorf("stage_started events of checkout: %+v, want one for canary, attempt %s, by flagger", events, checksum)
+	} else {
+		// The event hook's and the first step's start of canary, then the
+		// start of 100pct by canary's go.
+		var stages []string
+		for _, e := range events {
+			if e.Attempt != checksum || e.Actor != "flagger" {
+				t.Errorf("stage_started %+v, want attempt %s, by flagger", e, checksum)
+			}
+			stages = append(stages, e.Stage)
+		}
+		if !slices.Equal(stages, []string{"canary", "canary", "100pct"}) {
+			t.Errorf("stage_started events of checkout for stages %v, want canary (event hook), canary (first step), 100pct (canary's go)", stages)
+		}
 	}
 }
 
 // --- Spinnaker -------------------------------------------------------------
 
-// spinnakerStageDoc mirrors orca-webhook's WebhookStage.StageData fields
-// the generator writes, plus the pipeline stage's name, refId and type.
+// spinnakerStageDoc is a pipeline stage of the preconfigured type.
 type spinnakerStageDoc struct {
-	Name                string            `json:"name"`
-	RefID               string            `json:"refId"`
-	Type                string            `json:"type"`
-	Method              string            `json:"method"`
-	URL                 string            `json:"url"`
-	CustomHeaders       map[string]string `json:"customHeaders"`
-	Payload             map[string]any    `json:"payload"`
-	WaitForCompletion   bool              `json:"waitForCompletion"`
-	StatusURLResolution string            `json:"statusUrlResolution"`
-	StatusJSONPath      string            `json:"statusJsonPath"`
-	SuccessStatuses     string            `json:"successStatuses"`
-	TerminalStatuses    string            `json:"terminalStatuses"`
+	Name            string            `json:"name"`
+	RefID           string            `json:"refId"`
+	Type            string            `json:"type"`
+	ParameterValues map[string]string `json:"parameterValues"`
+}
+
+// orcaLocalDoc mirrors orca-webhook's WebhookProperties.PreconfiguredWebhook
+// fields the generator writes.
+type orcaLocalDoc struct {
+	Webhook struct {
+		Preconfigured []orcaPreconfiguredDoc `yaml:"preconfigured"`
+	} `yaml:"webhook"`
+}
+
+type orcaPreconfiguredDoc struct {
+	Label               string              `yaml:"label"`
+	Type                string              `yaml:"type"`
+	Enabled             bool                `yaml:"enabled"`
+	Description         string              `yaml:"description"`
+	Method              string              `yaml:"method"`
+	URL                 string              `yaml:"url"`
+	CustomHeaders       map[string][]string `yaml:"customHeaders"`
+	SensitiveHeaders    map[string][]string `yaml:"sensitiveHeaders"`
+	Payload             string              `yaml:"payload"`
+	WaitForCompletion   bool                `yaml:"waitForCompletion"`
+	StatusURLResolution string              `yaml:"statusUrlResolution"`
+	StatusJSONPath      string              `yaml:"statusJsonPath"`
+	SuccessStatuses     string              `yaml:"successStatuses"`
+	TerminalStatuses    string              `yaml:"terminalStatuses"`
+	Parameters          []struct {
+		Label        string `yaml:"label"`
+		Name         string `yaml:"name"`
+		Description  string `yaml:"description"`
+		Type         string `yaml:"type"`
+		DefaultValue string `yaml:"defaultValue"`
+	} `yaml:"parameters"`
 }
 
 // spelResolve stands in for Orca's expression evaluation of the payload.
@@ -741,7 +779,7 @@ func spelResolve(v any, values map[string]string) any {
 // at statusJsonPath (here of the form $.field) matched, upper-cased,
 // against the comma-separated success and terminal statuses; anything
 // else keeps the stage RUNNING.
-func orcaMonitor(t *testing.T, st spinnakerStageDoc, body []byte) string {
+func orcaMonitor(t *testing.T, st orcaPreconfiguredDoc, body []byte) string {
 	t.Helper()
 	field, ok := strings.CutPrefix(st.StatusJSONPath, "$.")
 	if !ok || strings.ContainsAny(field, ".[") {
@@ -773,10 +811,35 @@ func orcaMonitor(t *testing.T, st spinnakerStageDoc, body []byte) string {
 
 func TestSpinnakerWebhookStage(t *testing.T) {
 	env := newToolsEnv(t)
+	var orca orcaLocalDoc
+	readStrict(t, filepath.Join(env.gen, "spinnaker", "orca-local.yml"), &orca)
+	if len(orca.Webhook.Preconfigured) != 1 {
+		t.Fatalf("orca-local.yml: %d preconfigured webhooks, want 1", len(orca.Webhook.Preconfigured))
+	}
+	pre := orca.Webhook.Preconfigured[0]
+	if pre.Type != "patchgate" || !pre.Enabled || !pre.WaitForCompletion || pre.StatusURLResolution != "locationHeader" || pre.Method != "POST" {
+		t.Fatalf("preconfigured stage %+v", pre)
+	}
+	var params []string
+	for _, p := range pre.Parameters {
+		params = append(params, p.Name)
+	}
+	if !slices.Equal(params, []string{"service", "stage", "patch_id"}) {
+		t.Errorf("parameters %v, want service, stage, patch_id", params)
+	}
+	// The reference Orca decrypts at start; the secret holds the whole header value.
+	ref := pre.CustomHeaders["Authorization"]
+	if len(ref) != 1 || !strings.HasPrefix(ref[0], "encrypted:") {
+		t.Fatalf("Authorization %v, want one encrypted: reference", ref)
+	}
+	decrypted := map[string]string{ref[0]: "Bearer " + spinToken}
 	read := func(service string) spinnakerStageDoc {
 		data, err := os.ReadFile(filepath.Join(env.gen, "spinnaker", service+"-canary-stage.json"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.Contains(string(data), "Authorization") || strings.Contains(string(data), "encrypted:") {
+			t.Errorf("%s: the pipeline stage carries a header: %s", service, data)
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
@@ -784,48 +847,56 @@ func TestSpinnakerWebhookStage(t *testing.T) {
 		if err := dec.Decode(&st); err != nil {
 			t.Fatalf("%s: %v", service, err)
 		}
-		if st.Type != "webhook" || !st.WaitForCompletion || st.StatusURLResolution != "locationHeader" || st.Method != "POST" {
-			t.Fatalf("%s: stage %+v", service, st)
+		if st.Type != pre.Type {
+			t.Fatalf("%s: stage type %q, want the preconfigured %q", service, st.Type, pre.Type)
 		}
 		return st
 	}
-	spel := map[string]string{"${trigger['parameters']['patch_id']}": "openssl-3.0.15", "${execution['id']}": "01JD4M6X8Q2W5Z"}
-	// createWebhook: POST with the customHeaders (the token filled in).
+	headers := func() http.Header {
+		h := http.Header{}
+		for k, vs := range pre.CustomHeaders {
+			for _, v := range vs {
+				if d, ok := decrypted[v]; ok {
+					v = d
+				}
+				h.Add(k, v)
+			}
+		}
+		return h
+	}
+	// What Orca evaluates: the stage's parameterValues (their own
+	// expressions first), then the preconfigured payload.
+	trigger := map[string]string{"${trigger['parameters']['patch_id']}": "openssl-3.0.15"}
 	create := func(st spinnakerStageDoc) (string, httpAnswer) {
-		header := http.Header{"Content-Type": {"application/json"}}
-		for k := range st.CustomHeaders {
-			header.Set(k, "Bearer "+spinToken)
+		spel := map[string]string{"${execution['id']}": "01JD4M6X8Q2W5Z"}
+		for k, v := range st.ParameterValues {
+			spel["${parameterValues['"+k+"']}"] = spelResolve(v, trigger).(string)
 		}
-		body, err := json.Marshal(spelResolve(st.Payload, spel))
-		if err != nil {
-			t.Fatal(err)
+		body := spelResolve(pre.Payload, spel).(string)
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("payload after evaluation is not JSON: %s", body)
 		}
-		a := send(t, st.Method, st.URL, header, body)
+		a := send(t, pre.Method, pre.URL, headers(), []byte(body))
 		if a.status < 200 || a.status > 399 {
-			t.Fatalf("POST %s: HTTP %d %s (Orca: TERMINAL)", st.URL, a.status, a.body)
+			t.Fatalf("POST %s: HTTP %d %s (Orca: TERMINAL)", pre.URL, a.status, a.body)
 		}
 		return a.header.Get("Location"), a
 	}
-	poll := func(st spinnakerStageDoc, location string) string {
-		header := http.Header{}
-		for k := range st.CustomHeaders {
-			header.Set(k, "Bearer "+spinToken)
-		}
-		a := send(t, http.MethodGet, location, header, nil)
+	poll := func(location string) string {
+		a := send(t, http.MethodGet, location, headers(), nil)
 		if a.status != http.StatusOK {
 			t.Fatalf("GET %s: HTTP %d %s", location, a.status, a.body)
 		}
-		return orcaMonitor(t, st, a.body)
+		return orcaMonitor(t, pre, a.body)
 	}
 
 	locations := map[string]string{}
 	for _, svc := range []string{"checkout", "payments", "search"} {
-		st := read(svc)
-		loc, a := create(st)
+		loc, a := create(read(svc))
 		if loc == "" {
 			t.Fatalf("%s: no Location header (Orca: TERMINAL, status URL not resolved)", svc)
 		}
-		if got := orcaMonitor(t, st, a.body); got != "RUNNING" {
+		if got := orcaMonitor(t, pre, a.body); got != "RUNNING" {
 			t.Fatalf("%s right after the POST: %s, want RUNNING", svc, got)
 		}
 		locations[svc] = loc
@@ -836,8 +907,54 @@ func TestSpinnakerWebhookStage(t *testing.T) {
 		{"payments", "TERMINAL"},
 		{"search", "RUNNING"},
 	} {
-		if got := poll(read(tt.service), locations[tt.service]); got != tt.want {
+		if got := poll(locations[tt.service]); got != tt.want {
 			t.Errorf("%s ten minutes on: %s, want %s", tt.service, got, tt.want)
+		}
+	}
+}
+
+// TestSpinnakerSecretFlag: --spinnaker-secret writes the reference as
+// given, --spinnaker-sensitive-headers moves it under sensitiveHeaders, and
+// what is not a secret reference (a token pasted by mistake) is refused
+// without being echoed.
+func TestSpinnakerSecretFlag(t *testing.T) {
+	const ref = "encrypted:secrets-manager!r:us-west-2!s:patchgate-authorization"
+	for _, tt := range []struct {
+		args      []string
+		sensitive bool
+	}{
+		{[]string{"--spinnaker-secret", ref}, false},
+		{[]string{"--spinnaker-secret", ref, "--spinnaker-sensitive-headers"}, true},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		if code, text := runCmd(t, append([]string{"generate", "integrations", "--config", "../../testdata/patchgate.yaml", "--out", out}, tt.args...)...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, text)
+		}
+		var orca orcaLocalDoc
+		readStrict(t, filepath.Join(out, "spinnaker", "orca-local.yml"), &orca)
+		pre := orca.Webhook.Preconfigured[0]
+		where, other := pre.CustomHeaders, pre.SensitiveHeaders
+		if tt.sensitive {
+			where, other = other, where
+		}
+		if got := where["Authorization"]; len(got) != 1 || got[0] != ref {
+			t.Errorf("%v: Authorization %v, want [%s]", tt.args, got, ref)
+		}
+		if _, ok := other["Authorization"]; ok {
+			t.Errorf("%v: Authorization written twice", tt.args)
+		}
+	}
+	for _, bad := range []struct{ value, says string }{
+		{"Bearer s3cr3t-token-value", "want Spinnaker's secret reference encrypted:<engine>!<key>:<value>!"},
+		{"encrypted:s3", "want Spinnaker's secret reference"},
+		{"encryptedFile:s3!r:us-west-2!b:mybucket!f:token", "references a file"},
+	} {
+		code, text := runCmd(t, "generate", "integrations", "--config", "../../testdata/patchgate.yaml", "--out", t.TempDir(), "--spinnaker-secret", bad.value)
+		if code != exitError || !strings.Contains(text, "--spinnaker-secret: ") || !strings.Contains(text, bad.says) {
+			t.Errorf("--spinnaker-secret %q: exit %d: %s", bad.value, code, text)
+		}
+		if strings.Contains(text, "s3cr3t") {
+			t.Errorf("the refusal echoes the value: %s", text)
 		}
 	}
 }
@@ -864,6 +981,7 @@ func TestGenerateIntegrations(t *testing.T) {
 		"flagger/cart-api-canary-webhooks.yaml", "flagger/checkout-canary-webhooks.yaml",
 		"spinnaker/cart-api-100pct-stage.json", "spinnaker/cart-api-canary-stage.json",
 		"spinnaker/checkout-100pct-stage.json", "spinnaker/checkout-canary-stage.json",
+		"spinnaker/orca-local.yml",
 	}
 	var got []string
 	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
@@ -880,7 +998,7 @@ func TestGenerateIntegrations(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("files %v, want %v", got, want)
 	}
-	if !strings.Contains(text, "wrote 10 files for 2 services") || !strings.Contains(text, "flagger/cart-api-canary-webhooks.yaml") {
+	if !strings.Contains(text, "wrote 11 files for 2 services") || !strings.Contains(text, "flagger/cart-api-canary-webhooks.yaml") {
 		t.Errorf("output does not say what was written:\n%s", text)
 	}
 

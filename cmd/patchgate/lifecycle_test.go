@@ -144,8 +144,9 @@ func replicas(t *testing.T, driver, dsn string) {
 	}
 
 	// Every series the catalog says patchgate exports is on /metrics (the
-	// canary gauge needs an error_delta observation, which a gate without
-	// a metric source cannot make: internal/lifecycle tests it; so does it
+	// canary gauges need an error_delta or latency_delta observation, which
+	// a gate without a metric source cannot make: internal/lifecycle tests
+	// them; so does it
 	// the rollout gauges of the patch alerts, which need a rollout that
 	// stays rolled back or goes on past a no_go).
 	names := map[string]bool{}
@@ -154,7 +155,8 @@ func replicas(t *testing.T, driver, dsn string) {
 		names[name] = true
 	}
 	for _, m := range lifecycle.Metrics() {
-		if m.Name == lifecycle.CanaryErrorDelta || m.Name == lifecycle.RolledBackAt || m.Name == lifecycle.ProgressAfterNoGo || m.Name == lifecycle.OpenCVEExposure {
+		switch m.Name {
+		case lifecycle.CanaryErrorDelta, lifecycle.CanaryLatencyDelta, lifecycle.CanaryLatencyP99, lifecycle.RolledBackAt, lifecycle.ProgressAfterNoGo, lifecycle.OpenCVEExposure:
 			continue
 		}
 		if !names[m.Series()[len(m.Series())-1]] {

@@ -11,6 +11,7 @@ import (
 const (
 	// Pages.
 	AlertCanaryErrors   = "PatchgateCanaryErrors"
+	AlertCanaryLatency  = "PatchgateCanaryLatency"
 	AlertRollbackFailed = "PatchgateRollbackFailed"
 	AlertMassNodeReboot = "PatchgateMassNodeReboot"
 	AlertNoGoIgnored    = "PatchgateNoGoIgnored"
@@ -26,7 +27,7 @@ const (
 // AlertNames lists the patch alerts, pages first.
 func AlertNames() []string {
 	return []string{
-		AlertCanaryErrors, AlertRollbackFailed, AlertMassNodeReboot, AlertNoGoIgnored,
+		AlertCanaryErrors, AlertCanaryLatency, AlertRollbackFailed, AlertMassNodeReboot, AlertNoGoIgnored,
 		AlertComplianceDrift, AlertHostPatchFailed, AlertPatchFailed, AlertExposureWindow,
 		AlertCoverageUnderTarget, AlertBudgetUsedByPatching,
 	}
@@ -38,6 +39,7 @@ func DefaultAlertFor() map[string]Duration {
 	const m, h = Duration(time.Minute), Duration(time.Hour)
 	return map[string]Duration{
 		AlertCanaryErrors:         5 * m,
+		AlertCanaryLatency:        5 * m,
 		AlertRollbackFailed:       0,
 		AlertMassNodeReboot:       0,
 		AlertNoGoIgnored:          0,

@@ -250,7 +250,7 @@ func TestBadConfigs(t *testing.T) {
 			`alerting.bad.yml:5:16: alerting.thresholds.mass_reboot_percent: must be a percentage above 0 and below 100, got 100`,
 			`alerting.bad.yml:5:42: alerting.thresholds.reboot_window: must be greater than 0`,
 			`alerting.bad.yml:5:61: alerting.thresholds.patching_budget_percent: must be a percentage above 0 and at most 100, got 0`,
-			`alerting.bad.yml:6:9: alerting.for.PatchgateHostFailed: unknown alert "PatchgateHostFailed": one of PatchgateCanaryErrors, PatchgateRollbackFailed, PatchgateMassNodeReboot, PatchgateNoGoIgnored, PatchgateComplianceDrift, PatchgateHostPatchFailed, PatchgatePatchFailed, PatchgateExposureWindowOverTarget, PatchgateCoverageUnderTarget, PatchgateErrorBudgetUsedByPatching`,
+			`alerting.bad.yml:6:9: alerting.for.PatchgateHostFailed: unknown alert "PatchgateHostFailed": one of PatchgateCanaryErrors, PatchgateCanaryLatency, PatchgateRollbackFailed, PatchgateMassNodeReboot, PatchgateNoGoIgnored, PatchgateComplianceDrift, PatchgateHostPatchFailed, PatchgatePatchFailed, PatchgateExposureWindowOverTarget, PatchgateCoverageUnderTarget, PatchgateErrorBudgetUsedByPatching`,
 			`alerting.bad.yml:10:17: alerting.receivers.page.webhook.url: must not hold credentials: put a bearer token in a file and name it in bearer_token_file`,
 			`alerting.bad.yml:11:19: alerting.receivers.page.pagerduty.routing_key_file: required`,
 			`alerting.bad.yml:13:7: alerting.receivers.ticket.name: must differ from the page receiver's name ("patchgate"): pages and tickets are routed apart`,

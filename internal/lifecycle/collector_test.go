@@ -60,7 +60,8 @@ var now = at(72)
 // decisions are the gate's latest answers, newest first.
 func decisions() []store.Decision {
 	body := func(observed string) []byte {
-		return fmt.Appendf(nil, `{"decision":"wait","checks":[{"name":"min_traffic","observed":5000},{"name":"error_delta","observed":%s}]}`, observed)
+		return fmt.Appendf(nil, `{"decision":"wait","checks":[{"name":"min_traffic","observed":5000},{"name":"error_delta","observed":%s},`+
+			`{"name":"latency_delta","observed":2.5,"details":{"canary_p99":0.6,"baseline_p99":0.2,"canary_slow":40}}]}`, observed)
 	}
 	return []store.Decision{
 		{Service: "search", PatchID: "kernel", Stage: "100pct", EvaluatedAt: now.Add(-time.Minute), Body: body("null")},
@@ -112,6 +113,16 @@ const counterAndGauges = `
 # HELP patchgate_canary_error_delta_ratio Canary error ratio minus the baseline's in the latest gate decision of each active rollout.
 # TYPE patchgate_canary_error_delta_ratio gauge
 patchgate_canary_error_delta_ratio{patch_id="openssl",service="checkout",stage="canary"} 0.008
+# HELP patchgate_canary_latency_delta_ratio Canary share of requests slower than latency_delta's threshold minus the baseline's, in the latest gate decision of each active rollout.
+# TYPE patchgate_canary_latency_delta_ratio gauge
+patchgate_canary_latency_delta_ratio{patch_id="kernel",service="search",stage="100pct"} 0.025
+patchgate_canary_latency_delta_ratio{patch_id="openssl",service="checkout",stage="canary"} 0.025
+# HELP patchgate_canary_latency_p99 p99 latency of the canary and the baseline (track) over the stage window, in the unit of latency_delta's histogram, in the latest gate decision of each active rollout.
+# TYPE patchgate_canary_latency_p99 gauge
+patchgate_canary_latency_p99{patch_id="kernel",service="search",stage="100pct",track="baseline"} 0.2
+patchgate_canary_latency_p99{patch_id="kernel",service="search",stage="100pct",track="canary"} 0.6
+patchgate_canary_latency_p99{patch_id="openssl",service="checkout",stage="canary",track="baseline"} 0.2
+patchgate_canary_latency_p99{patch_id="openssl",service="checkout",stage="canary",track="canary"} 0.6
 # HELP patchgate_patch_incidents_total Patch-induced incidents: incident events.
 # TYPE patchgate_patch_incidents_total counter
 patchgate_patch_incidents_total{cluster="eu-west-1",service="checkout",severity="critical"} 1
@@ -134,7 +145,7 @@ func TestCollectorCountersAndGauges(t *testing.T) {
 	// The exposure window of openssl runs from its disclosure, 78 hours
 	// ago; the kernel patch names no severity and was found 2 hours ago.
 	if err := testutil.CollectAndCompare(c, strings.NewReader(counterAndGauges),
-		CanaryErrorDelta, Incidents, Rollbacks, ExposureWindow); err != nil {
+		CanaryErrorDelta, CanaryLatencyDelta, CanaryLatencyP99, Incidents, Rollbacks, ExposureWindow); err != nil {
 		t.Error(err)
 	}
 }

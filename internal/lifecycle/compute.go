@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -399,14 +400,16 @@ func Exposure(events []store.Event) PatchExposure {
 // decisionBody is the part of a recorded answer the canary gauge reads.
 type decisionBody struct {
 	Checks []struct {
-		Name     string   `json:"name"`
-		Observed *float64 `json:"observed"`
+		Name     string             `json:"name"`
+		Observed *float64           `json:"observed"`
+		Details  map[string]float64 `json:"details"`
 	} `json:"checks"`
 }
 
 // canaryDeltas sets the canary error delta of every active rollout: the
 // newest decision of each service and patch, if recent and not followed by
-// a rollback, with an observed error_delta (in percentage points).
+// a rollback, with an observed error_delta (in percentage points); and
+// from latency_delta the slow-share delta and both arms' p99.
 func canaryDeltas(s *Snapshot, decisions []store.Decision, patches map[string]*patch, cfg ComputeConfig) {
 	type rollout struct{ service, patch string }
 	seen := map[rollout]bool{}
@@ -431,8 +434,16 @@ func canaryDeltas(s *Snapshot, decisions []store.Decision, patches map[string]*p
 			continue
 		}
 		for _, c := range body.Checks {
-			if c.Name == "error_delta" && c.Observed != nil {
+			switch {
+			case c.Name == "error_delta" && c.Observed != nil:
 				s.set(CanaryErrorDelta, *c.Observed/100, d.Service, d.PatchID, d.Stage)
+			case c.Name == "latency_delta" && c.Observed != nil:
+				s.set(CanaryLatencyDelta, *c.Observed/100, d.Service, d.PatchID, d.Stage)
+				for _, track := range []string{"canary", "baseline"} {
+					if v, ok := c.Details[track+"_p99"]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+						s.set(CanaryLatencyP99, v, d.Service, d.PatchID, d.Stage, track)
+					}
+				}
 			}
 		}
 	}

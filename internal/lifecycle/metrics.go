@@ -20,9 +20,13 @@ const (
 	TimeToDeploy     = "patchgate_patch_time_to_deploy_seconds"
 	TimeToRollback   = "patchgate_patch_time_to_rollback_seconds"
 	CanaryErrorDelta = "patchgate_canary_error_delta_ratio"
-	Incidents        = "patchgate_patch_incidents_total"
-	Rollbacks        = "patchgate_patch_rollbacks_total"
-	ExposureWindow   = "patchgate_vulnerability_exposure_window_seconds"
+	// CanaryLatencyDelta and CanaryLatencyP99 are latency_delta's numbers
+	// in the same newest decision of each active rollout.
+	CanaryLatencyDelta = "patchgate_canary_latency_delta_ratio"
+	CanaryLatencyP99   = "patchgate_canary_latency_p99"
+	Incidents          = "patchgate_patch_incidents_total"
+	Rollbacks          = "patchgate_patch_rollbacks_total"
+	ExposureWindow     = "patchgate_vulnerability_exposure_window_seconds"
 	// OpenCVEExposure is the exposure of each CVE of an open patch (cves.go).
 	OpenCVEExposure = "patchgate_open_cve_exposure_seconds"
 	ReadErrors      = "patchgate_lifecycle_read_errors_total"
@@ -80,6 +84,10 @@ func Metrics() []Metric {
 			"Seconds from the start of a rolled-back stage (its stage_started event) to the rolled_back event.", "lifecycle"},
 		{CanaryErrorDelta, "gauge", []string{"service", "patch_id", "stage"},
 			"Canary error ratio minus the baseline's in the latest gate decision of each active rollout.", "lifecycle"},
+		{CanaryLatencyDelta, "gauge", []string{"service", "patch_id", "stage"},
+			"Canary share of requests slower than latency_delta's threshold minus the baseline's, in the latest gate decision of each active rollout.", "lifecycle"},
+		{CanaryLatencyP99, "gauge", []string{"service", "patch_id", "stage", "track"},
+			"p99 latency of the canary and the baseline (track) over the stage window, in the unit of latency_delta's histogram, in the latest gate decision of each active rollout.", "lifecycle"},
 		{Incidents, "counter", []string{"severity", "service", "cluster"},
 			"Patch-induced incidents: incident events.", "lifecycle"},
 		{Rollbacks, "counter", []string{"service", "cluster"},
