@@ -179,7 +179,16 @@ func (e *queryError) Unwrap() error { return e.err }
 type memo struct {
 	q  Querier
 	mu sync.Mutex
-	m  map[string]*memoEntry
+	m  map[memoKey]*memoEntry
+}
+
+// memoKey names one query of a look: an instant query at ts, or a range
+// query from start to end (ms) by step.
+type memoKey struct {
+	query          string
+	ts, start, end int64
+	step           time.Duration
+	isRange        bool
 }
 
 type memoEntry struct {
@@ -189,9 +198,9 @@ type memoEntry struct {
 	err  error
 }
 
-func newMemo(q Querier) *memo { return &memo{q: q, m: map[string]*memoEntry{}} }
+func newMemo(q Querier) *memo { return &memo{q: q, m: map[memoKey]*memoEntry{}} }
 
-func (m *memo) entry(key string) *memoEntry {
+func (m *memo) entry(key memoKey) *memoEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.m[key]
@@ -203,13 +212,13 @@ func (m *memo) entry(key string) *memoEntry {
 }
 
 func (m *memo) instant(ctx context.Context, q string, ts time.Time) (model.Vector, error) {
-	e := m.entry(fmt.Sprintf("i|%d|%s", ts.UnixMilli(), q))
+	e := m.entry(memoKey{query: q, ts: ts.UnixMilli()})
 	e.once.Do(func() { e.vec, e.err = m.q.Query(ctx, q, ts) })
 	return e.vec, e.err
 }
 
 func (m *memo) rangeQuery(ctx context.Context, q string, start, end time.Time, step time.Duration) (model.Matrix, error) {
-	e := m.entry(fmt.Sprintf("r|%d|%d|%d|%s", start.UnixMilli(), end.UnixMilli(), step, q))
+	e := m.entry(memoKey{query: q, start: start.UnixMilli(), end: end.UnixMilli(), step: step, isRange: true})
 	e.once.Do(func() { e.mat, e.err = m.q.QueryRange(ctx, q, start, end, step) })
 	return e.mat, e.err
 }

@@ -55,12 +55,15 @@ type SelectorTemplate struct {
 	matchers []selectorPart
 }
 
-// selectorPart is one matcher: fixed, or a value to fill.
+// selectorPart is one matcher: fixed, or a value to fill from its
+// template, parsed once.
 type selectorPart struct {
-	fixed *labels.Matcher
-	typ   labels.MatchType
-	name  string
-	value string
+	fixed  *labels.Matcher
+	typ    labels.MatchType
+	name   string
+	value  string
+	tmpl   *template.Template
+	params []string // the request parameters the value refers to
 }
 
 // ParseSelector parses a selector for Fill. An empty selector selects
@@ -76,7 +79,15 @@ func ParseSelector(selector string) (*SelectorTemplate, error) {
 	}
 	for _, m := range ms {
 		if strings.Contains(m.Value, "{{") {
-			t.matchers = append(t.matchers, selectorPart{typ: m.Type, name: m.Name, value: m.Value})
+			tmpl, err := template.New("value").Option("missingkey=error").Parse(m.Value)
+			if err != nil {
+				return nil, fmt.Errorf("selector %q, label %s: %w", selector, m.Name, err)
+			}
+			var params []string
+			for _, ref := range paramRef.FindAllStringSubmatch(m.Value, -1) {
+				params = append(params, ref[1])
+			}
+			t.matchers = append(t.matchers, selectorPart{typ: m.Type, name: m.Name, value: m.Value, tmpl: tmpl, params: params})
 			continue
 		}
 		t.matchers = append(t.matchers, selectorPart{fixed: m})
@@ -98,7 +109,7 @@ func (t *SelectorTemplate) Fill(vars Vars) ([]*labels.Matcher, error) {
 			continue
 		}
 		quote := p.typ == labels.MatchRegexp || p.typ == labels.MatchNotRegexp
-		v, err := fill(p.value, vars, quote)
+		v, err := p.fill(vars, quote)
 		if err != nil {
 			return nil, fmt.Errorf("selector %q, label %s: %w", t.text, p.name, err)
 		}
@@ -111,25 +122,21 @@ func (t *SelectorTemplate) Fill(vars Vars) ([]*labels.Matcher, error) {
 	return out, nil
 }
 
-func fill(text string, vars Vars, quote bool) (string, error) {
+func (p selectorPart) fill(vars Vars, quote bool) (string, error) {
 	q := func(s string) string {
 		if quote {
 			return regexp.QuoteMeta(s)
 		}
 		return s
 	}
+	for _, name := range p.params {
+		if _, ok := vars.Params[name]; !ok {
+			return "", &MissingParamError{Param: name}
+		}
+	}
 	params := make(map[string]string, len(vars.Params))
 	for k, v := range vars.Params {
 		params[k] = q(v)
-	}
-	for _, m := range paramRef.FindAllStringSubmatch(text, -1) {
-		if _, ok := params[m[1]]; !ok {
-			return "", &MissingParamError{Param: m[1]}
-		}
-	}
-	t, err := template.New("value").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return "", err
 	}
 	data := map[string]any{
 		"service":  q(vars.Service),
@@ -139,7 +146,7 @@ func fill(text string, vars Vars, quote bool) (string, error) {
 		"params":   params,
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+	if err := p.tmpl.Execute(&b, data); err != nil {
 		return "", err
 	}
 	return b.String(), nil
