@@ -240,7 +240,7 @@ func TestBadConfigs(t *testing.T) {
 			`controls.bad.yml:16:28: controls.emergency.severities[0]: must be one of critical, high, medium, low, got "urgent"`,
 			`controls.bad.yml:18:3: concurrency.max_services: must not be negative, got -1`,
 			`controls.bad.yml:19:3: concurrency.max_cluster_hosts_percent: must be from 0 to 100, got 150`,
-			`controls.bad.yml:20:3: concurrency.queue_timeout: must be greater than 0`,
+			`controls.bad.yml:20:3: concurrency.queue_timeout: must be at least 1m: a waiter asks again every 30s, so a shorter timeout drops waiters between their own asks, got 0s`,
 			`controls.bad.yml:22:8: concurrency.clusters[0].name: undefined cluster "nowhere": add it to clusters with its hosts`,
 			`controls.bad.yml:23:7: concurrency.clusters[1]: set max_services or max_hosts_percent`,
 			`controls.bad.yml:34:19: services[0].controls.emergency.severities: at least one severity is required: critical, high, medium, low`,

@@ -81,7 +81,7 @@ type Concurrency struct {
 	// Clusters set other limits for single clusters.
 	Clusters []ClusterLimit `yaml:"clusters" json:"clusters,omitempty"`
 	// QueueTimeout drops a waiting service from the line when it has not
-	// asked for this long (default 10m).
+	// asked for this long (default 2m, at least MinQueueTimeout).
 	QueueTimeout Duration `yaml:"queue_timeout" json:"queue_timeout"`
 	// StaleAfter ends a service's patching when neither a stage_started
 	// event nor a go has been seen for this long without a deployed or
@@ -102,7 +102,11 @@ type ClusterLimit struct {
 
 // Defaults of Concurrency.
 const (
-	DefaultQueueTimeout = Duration(10 * time.Minute)
+	DefaultQueueTimeout = Duration(2 * time.Minute)
+	// MinQueueTimeout is twice the 30 s a waiter is told to wait before
+	// asking again: a shorter timeout would drop waiters between their
+	// own asks, and the line would lose its order.
+	MinQueueTimeout = Duration(time.Minute)
 	DefaultStaleAfter   = Duration(24 * time.Hour)
 )
 

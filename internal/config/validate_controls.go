@@ -174,8 +174,8 @@ func validateConcurrency(c *Concurrency, clusters map[string]int, p *collector) 
 			p.addf(path, "set max_services or max_hosts_percent")
 		}
 	}
-	if c.QueueTimeout <= 0 {
-		p.addf("concurrency.queue_timeout", "must be greater than 0")
+	if c.QueueTimeout < MinQueueTimeout {
+		p.addf("concurrency.queue_timeout", "must be at least %s: a waiter asks again every 30s, so a shorter timeout drops waiters between their own asks, got %s", MinQueueTimeout, c.QueueTimeout)
 	}
 	if c.StaleAfter <= 0 {
 		p.addf("concurrency.stale_after", "must be greater than 0")
