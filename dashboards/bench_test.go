@@ -46,7 +46,7 @@ func BenchmarkBuild(b *testing.B) {
 	cfg := testConfig(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Build(cfg); err != nil {
+		if _, err := BuildFor(cfg, Latest); err != nil {
 			b.Fatal(err)
 		}
 	}

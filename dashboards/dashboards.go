@@ -68,13 +68,9 @@ func (d Dashboard) JSON() ([]byte, error) {
 	return out, nil
 }
 
-// Build returns the dashboards of a configuration for the latest Grafana:
-// executive, on-call, debug, and one SLO dashboard per service, in that order.
-func Build(cfg *config.Config) ([]Dashboard, error) {
-	return BuildFor(cfg, Latest)
-}
-
-// BuildFor is Build for a Grafana release (see ParseGrafana).
+// BuildFor returns the dashboards of a configuration for a Grafana
+// release (see ParseGrafana): executive, on-call, debug, and one SLO
+// dashboard per service, in that order.
 func BuildFor(cfg *config.Config, g Grafana) ([]Dashboard, error) {
 	prefix := cfg.Grafana.UIDPrefix
 	if prefix == "" {

@@ -29,7 +29,7 @@ func testConfig(t testing.TB) *config.Config {
 
 func build(t testing.TB) []Dashboard {
 	t.Helper()
-	ds, err := Build(testConfig(t))
+	ds, err := BuildFor(testConfig(t), Latest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func decode(t *testing.T, d Dashboard) map[string]any {
 // otherwise the same content as the latest one.
 func TestBuildForGrafana(t *testing.T) {
 	cfg := testConfig(t)
-	latest, err := Build(cfg)
+	latest, err := BuildFor(cfg, Latest)
 	if err != nil {
 		t.Fatal(err)
 	}

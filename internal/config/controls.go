@@ -106,8 +106,8 @@ const (
 	// MinQueueTimeout is twice the 30 s a waiter is told to wait before
 	// asking again: a shorter timeout would drop waiters between their
 	// own asks, and the line would lose its order.
-	MinQueueTimeout = Duration(time.Minute)
-	DefaultStaleAfter   = Duration(24 * time.Hour)
+	MinQueueTimeout   = Duration(time.Minute)
+	DefaultStaleAfter = Duration(24 * time.Hour)
 )
 
 // Cluster returns the cluster called name.

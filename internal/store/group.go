@@ -121,13 +121,6 @@ func (g *group) counted(ctx context.Context, ops []*writeOp) error {
 	return g.commit(ctx, ops)
 }
 
-// stats returns how many groups committed and how many writes they held.
-func (g *group) stats() (groups, ops int64) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.groups, g.ops
-}
-
 // groupContext is the context of a group: no writer's cancellation ends
 // it, and its deadline is the latest of theirs (none if one has none).
 func groupContext(ops []*writeOp) (context.Context, context.CancelFunc) {

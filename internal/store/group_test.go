@@ -244,3 +244,10 @@ func testAdmitGroup(t *testing.T, nb newBackend) {
 		t.Errorf("%d slots stored, want %d", len(stored), n)
 	}
 }
+
+// stats returns how many groups committed and how many writes they held.
+func (g *group) stats() (groups, ops int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.groups, g.ops
+}
