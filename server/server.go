@@ -2,7 +2,8 @@
 // mapper and bearer-token scopes for every route:
 //
 //   - the gate API: POST /v1/gate, the decision log (GET /v1/decisions),
-//     health, readiness and /metrics;
+//     health, readiness, /metrics and the OpenAPI document of all of
+//     it (/openapi.json, openapi.yaml);
 //   - the operator endpoints, when an Operator store is set: patch
 //     lifecycle events (/v1/patches/:id/events), overrides (/v1/overrides),
 //     change freezes (/v1/freezes) and the concurrency line
@@ -127,14 +128,17 @@ type Server struct {
 	logger       *slog.Logger
 	maxBodyBytes int64
 	echo         *echo.Echo
-	operator     Operator
-	slots        Slots // the operator store's concurrency line, when it has one
-	policy       *config.Config
-	now          func() time.Time
-	ui           UIConfig
-	answers      *answers
-	sessions     *sessions
-	logins       *loginLimiter
+	// handler is what Handler returns: echo, or in tests echo wrapped by
+	// the OpenAPI response validator.
+	handler  http.Handler
+	operator Operator
+	slots    Slots // the operator store's concurrency line, when it has one
+	policy   *config.Config
+	now      func() time.Time
+	ui       UIConfig
+	answers  *answers
+	sessions *sessions
+	logins   *loginLimiter
 	// readiness is the last not-ready error logged (nil while ready).
 	readiness atomic.Pointer[string]
 }
@@ -173,11 +177,12 @@ func New(cfg Config) (*Server, error) {
 		logins:       newLoginLimiter(),
 	}
 	s.echo = s.routes(cfg.Registry)
+	s.handler = s.echo
 	return s, nil
 }
 
 // Handler returns the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
 	e := echo.New()
@@ -202,6 +207,7 @@ func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", s.handleOpenAPI)
 
 	s.metrics.knownPaths(e.Routes())
 	return e

@@ -34,6 +34,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		addr = *listen
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range cfg.Warnings {
+		logger.Warn("config", "warning", w.Error())
+	}
 	a, err := newApp(ctx, cfg, appOptions{insecureNoAuth: *noAuth, logger: logger})
 	if err != nil {
 		return err

@@ -52,6 +52,10 @@ type Config struct {
 	// Dir is the folder of the config file (set by Load and
 	// LoadWithoutSecrets): relative SLO spec paths are read from it.
 	Dir string `yaml:"-" json:"-"`
+	// Warnings are what the file may keep for now but should change, such
+	// as deprecated keys, each at its line; serve and config validate log
+	// them.
+	Warnings Problems `yaml:"-" json:"-"`
 }
 
 // Source is where PromQL runs.

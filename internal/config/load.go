@@ -79,6 +79,8 @@ func parseConfig(filename string, data []byte) (*Config, *document, error) {
 	if err := v.err(); err != nil {
 		return nil, nil, err
 	}
+	v.warnings.sort()
+	c.Warnings = v.warnings
 	for i, t := range c.Tokens {
 		if t.Token != "" {
 			c.Tokens[i].Value = t.Token
