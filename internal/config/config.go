@@ -23,7 +23,9 @@ const (
 // Config is one patchgate.yaml.
 type Config struct {
 	// Listen is the HTTP address of `patchgate serve` (default ":8080").
-	Listen   string    `yaml:"listen" json:"listen,omitempty"`
+	Listen string `yaml:"listen" json:"listen,omitempty"`
+	// TLS serves HTTPS, optionally with mutual TLS (tls.go).
+	TLS      TLS       `yaml:"tls" json:"tls"`
 	Source   Source    `yaml:"source" json:"source"`
 	Store    Store     `yaml:"store" json:"store"`
 	Tokens   []Token   `yaml:"tokens" json:"-"`

@@ -130,6 +130,7 @@ func (r *resolver) resolve(c *Config) error {
 		}
 	}
 	r.resolveNotify(c)
+	r.resolveTLS(&c.TLS)
 	if c.Store.DSNEnv != "" {
 		if v, ok := r.env("store.dsn_env", c.Store.DSNEnv); ok {
 			c.Store.DSN = v
