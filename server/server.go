@@ -67,8 +67,12 @@ type Config struct {
 	// InsecureNoAuth is set; configured tokens are always enforced.
 	Tokens         []config.Token
 	InsecureNoAuth bool
-	// Registry is served on /metrics; the server registers its metrics in it.
+	// Registry is served on /metrics; the server registers its metrics in
+	// it, unless Metrics holds them already.
 	Registry *prometheus.Registry
+	// Metrics are the series of the server this one replaces (a config
+	// reload), registered in Registry by NewMetrics; nil registers new ones.
+	Metrics *Metrics
 	// Logger defaults to discarding everything.
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
@@ -124,7 +128,8 @@ type Server struct {
 	decisions    Decisions
 	ready        func(ctx context.Context) error
 	auth         *authenticator
-	metrics      *metrics
+	metrics      *Metrics
+	paths        map[string]bool // routes, for the handler label
 	logger       *slog.Logger
 	maxBodyBytes int64
 	echo         *echo.Echo
@@ -156,9 +161,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	m, err := newMetrics(cfg.Registry)
-	if err != nil {
-		return nil, fmt.Errorf("invalid configuration: %w", err)
+	m := cfg.Metrics
+	if m == nil {
+		if m, err = NewMetrics(cfg.Registry); err != nil {
+			return nil, fmt.Errorf("invalid configuration: %w", err)
+		}
 	}
 	s := &Server{
 		gate:         cfg.Gate,
@@ -209,6 +216,6 @@ func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", s.handleOpenAPI)
 
-	s.metrics.knownPaths(e.Routes())
+	s.paths = knownPaths(e.Routes())
 	return e
 }

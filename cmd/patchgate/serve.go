@@ -43,6 +43,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
+	// SIGHUP or a change of the file reloads the config (reload.go).
+	a.watchReloads(ctx, *path, configPollInterval)
 	var tlsConfig *tls.Config
 	if cfg.TLS.Enabled() {
 		certs, err := newCertReloader(cfg.TLS, logger)
@@ -64,8 +66,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *noAuth {
 		fmt.Fprintln(stdout, "WARNING: --insecure-no-auth: anyone who can reach this port can ask the gate")
 	}
-	return serveHTTP(ctx, ln, a.server.Handler(), stdout, serveTimeouts(time.Duration(cfg.Source.Timeout)), tlsConfig)
+	return serveHTTP(ctx, ln, a.Handler(), stdout, serveTimeouts(time.Duration(cfg.Source.Timeout)), tlsConfig)
 }
+
+// configPollInterval is how often serve looks for a change of its config
+// file: a ConfigMap's update reaches the pod within a minute or so anyway.
+const configPollInterval = 10 * time.Second
 
 // httpTimeouts bound every connection, so that a client that trickles its
 // headers or body, never reads the answer, or idles is cut instead of
