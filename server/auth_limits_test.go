@@ -56,9 +56,9 @@ func TestTokenLimitsEveryRoute(t *testing.T) {
 		return decisionFor(req, gate.Go), nil
 	})
 	decisions := &fakeDecisions{byID: map[string]store.Decision{
-		"d-search":   {ID: "d-search", Service: "search", PatchID: "openssl-3", Stage: "canary", Verdict: "go", Body: []byte(`{"decision":"go","service":"search"}`)},
-		"d-libc":     {ID: "d-libc", Service: "checkout", PatchID: "libc-2", Stage: "canary", Verdict: "go", Body: []byte(`{"decision":"go","service":"checkout"}`)},
-		"d-checkout": {ID: "d-checkout", Service: "checkout", PatchID: "openssl-3", Stage: "canary", Verdict: "go", Body: []byte(`{"decision":"go","service":"checkout"}`)},
+		"d-search":   {ID: "d-search", Service: "search", PatchID: "openssl-3", Stage: "canary", Verdict: "go", Body: []byte(`{"decision_id":"d-search","decision":"go","service":"search"}`)},
+		"d-libc":     {ID: "d-libc", Service: "checkout", PatchID: "libc-2", Stage: "canary", Verdict: "go", Body: []byte(`{"decision_id":"d-libc","decision":"go","service":"checkout"}`)},
+		"d-checkout": {ID: "d-checkout", Service: "checkout", PatchID: "openssl-3", Stage: "canary", Verdict: "go", Body: []byte(`{"decision_id":"d-checkout","decision":"go","service":"checkout"}`)},
 	}}
 	for _, d := range decisions.byID {
 		decisions.list = append(decisions.list, d)

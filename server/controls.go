@@ -25,6 +25,17 @@ func createControl[In, T, V any](s *Server, c echo.Context, kind string,
 	if err := decodeStrict(http.MaxBytesReader(c.Response(), r.Body, s.maxBodyBytes), &in); err != nil {
 		return err
 	}
+	if d, ok := any(&in).(deprecator); ok {
+		notes, err := d.deprecated()
+		if err != nil {
+			return err
+		}
+		for _, n := range notes {
+			// RFC 7234's miscellaneous persistent warning.
+			c.Response().Header().Add("Warning", fmt.Sprintf("299 patchgate %q", n))
+			s.logger.WarnContext(r.Context(), "deprecated field in POST "+c.Path(), "note", n, "token", TokenName(r.Context()))
+		}
+	}
 	now := s.now()
 	v, err := check(in, TokenName(r.Context()), now)
 	if err != nil {
@@ -40,6 +51,12 @@ func createControl[In, T, V any](s *Server, c echo.Context, kind string,
 	s.controlsChanged()
 	s.logger.InfoContext(r.Context(), kind+" created", logged(stored)...)
 	return c.JSON(http.StatusCreated, view(stored, now))
+}
+
+// deprecator is a request body with deprecated field names: deprecated
+// moves them to their current names and says which were used.
+type deprecator interface {
+	deprecated() ([]string, error)
 }
 
 // listControls answers GET /v1/overrides and /v1/freezes: the controls

@@ -24,6 +24,30 @@ type freezeInput struct {
 	EndsAt   string `json:"ends_at"`
 	Duration string `json:"duration"`
 	Reason   string `json:"reason"`
+	// From and To are deprecated aliases of StartsAt and EndsAt, the
+	// names config files used before they took the API's.
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// deprecated moves the deprecated aliases to their fields and says, for a
+// Warning header and the log, which were used.
+func (in *freezeInput) deprecated() ([]string, error) {
+	var notes []string
+	for _, a := range []struct {
+		old, name string
+		from, to  *string
+	}{{"from", "starts_at", &in.From, &in.StartsAt}, {"to", "ends_at", &in.To, &in.EndsAt}} {
+		if *a.from == "" {
+			continue
+		}
+		if *a.to != "" {
+			return nil, &gate.FieldError{Field: a.old, Message: fmt.Sprintf("is a deprecated alias of %s: set %s only", a.name, a.name)}
+		}
+		*a.to, *a.from = *a.from, ""
+		notes = append(notes, fmt.Sprintf("%s is deprecated: use %s", a.old, a.name))
+	}
+	return notes, nil
 }
 
 // FreezeView is a freeze on the wire.

@@ -10,18 +10,19 @@ import (
 	"github.com/patchgate/patchgate/gate"
 )
 
-// metrics are the server's own series. Their labels are bounded: service
+// Metrics are the server's own series. Their labels are bounded: service
 // and stage come from decisions, which exist only for configured services
-// and stages, and handler is a route or "other".
-type metrics struct {
+// and stages, and handler is a route or "other". A server built for a
+// reloaded config takes those of the one it replaces (Config.Metrics).
+type Metrics struct {
 	decisions     *prometheus.CounterVec
 	decideSeconds *prometheus.HistogramVec
 	requests      *prometheus.CounterVec
-	paths         map[string]bool
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
+// NewMetrics registers the server's series in reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "patchgate_decisions_total",
 			Help: "Gate decisions answered, by service, stage, decision and mode. In shadow mode, decision is the verdict the gate evaluated; the answer was go.",
@@ -44,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) observeDecision(d gate.Decision, elapsed time.Duration) {
+func (m *Metrics) observeDecision(d gate.Decision, elapsed time.Duration) {
 	mode := d.Mode
 	if mode == "" {
 		mode = gate.ModeEnforce
@@ -53,16 +54,17 @@ func (m *metrics) observeDecision(d gate.Decision, elapsed time.Duration) {
 	m.observeDecide(string(d.Decision), elapsed)
 }
 
-func (m *metrics) observeDecide(decision string, elapsed time.Duration) {
+func (m *Metrics) observeDecide(decision string, elapsed time.Duration) {
 	m.decideSeconds.WithLabelValues(decision).Observe(elapsed.Seconds())
 }
 
-// knownPaths records the routes that may appear as handler label values.
-func (m *metrics) knownPaths(routes []*echo.Route) {
-	m.paths = make(map[string]bool, len(routes))
+// knownPaths returns the routes that may appear as handler label values.
+func knownPaths(routes []*echo.Route) map[string]bool {
+	paths := make(map[string]bool, len(routes))
 	for _, r := range routes {
-		m.paths[r.Path] = true
+		paths[r.Path] = true
 	}
+	return paths
 }
 
 // instrument counts every answer. It hands errors to the error handler
@@ -73,7 +75,7 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		handler := c.Path()
-		if !s.metrics.paths[handler] {
+		if !s.paths[handler] {
 			handler = "other"
 		}
 		s.metrics.requests.WithLabelValues(handler, strconv.Itoa(c.Response().Status)).Inc()

@@ -16,7 +16,7 @@ import (
 // no_go although the answer was go.
 func TestDecisionMetricMarksShadowMode(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg)
+	m, err := NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -330,4 +331,31 @@ func httptestRecorder(h http.Handler, r *http.Request) *httptest.ResponseRecorde
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	return rec
+}
+
+// from and to, the names config files used for a freeze's period, are
+// accepted as deprecated aliases of starts_at and ends_at, with a Warning
+// header; both names for one field is an error naming the alias.
+func TestFreezeDeprecatedAliases(t *testing.T) {
+	f := newOperatorServer(t)
+	rec := do(t, f.h, http.MethodPost, "/v1/freezes", adminToken,
+		`{"reason":"year end","from":"2026-11-26T12:00:00Z","to":"2026-11-27T00:00:00Z"}`)
+	var fr FreezeView
+	decodeInto(t, rec.Body.Bytes(), &fr)
+	if rec.Code != http.StatusCreated || !fr.StartsAt.Equal(f.now.Add(2*time.Hour)) || !fr.EndsAt.Equal(f.now.Add(14*time.Hour)) {
+		t.Fatalf("POST with from and to: %d %s", rec.Code, rec.Body)
+	}
+	want := []string{`299 patchgate "from is deprecated: use starts_at"`, `299 patchgate "to is deprecated: use ends_at"`}
+	if got := rec.Header().Values("Warning"); !slices.Equal(got, want) {
+		t.Errorf("Warning headers %q, want %q", got, want)
+	}
+	rec = do(t, f.h, http.MethodPost, "/v1/freezes", adminToken,
+		`{"reason":"r","starts_at":"2026-11-26T12:00:00Z","from":"2026-11-26T12:00:00Z","duration":"1h"}`)
+	if rec.Code != http.StatusUnprocessableEntity || errorOf(t, rec).Field != "from" {
+		t.Errorf("starts_at and from: %d %s, want 422 naming from", rec.Code, rec.Body)
+	}
+	rec = do(t, f.h, http.MethodPost, "/v1/freezes", adminToken, `{"reason":"r","duration":"1h"}`)
+	if rec.Code != http.StatusCreated || len(rec.Header().Values("Warning")) != 0 {
+		t.Errorf("current names: %d, Warning %q", rec.Code, rec.Header().Values("Warning"))
+	}
 }

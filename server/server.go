@@ -2,7 +2,8 @@
 // mapper and bearer-token scopes for every route:
 //
 //   - the gate API: POST /v1/gate, the decision log (GET /v1/decisions),
-//     health, readiness and /metrics;
+//     health, readiness, /metrics and the OpenAPI document of all of
+//     it (/openapi.json, openapi.yaml);
 //   - the operator endpoints, when an Operator store is set: patch
 //     lifecycle events (/v1/patches/:id/events), overrides (/v1/overrides),
 //     change freezes (/v1/freezes) and the concurrency line
@@ -66,8 +67,12 @@ type Config struct {
 	// InsecureNoAuth is set; configured tokens are always enforced.
 	Tokens         []config.Token
 	InsecureNoAuth bool
-	// Registry is served on /metrics; the server registers its metrics in it.
+	// Registry is served on /metrics; the server registers its metrics in
+	// it, unless Metrics holds them already.
 	Registry *prometheus.Registry
+	// Metrics are the series of the server this one replaces (a config
+	// reload), registered in Registry by NewMetrics; nil registers new ones.
+	Metrics *Metrics
 	// Logger defaults to discarding everything.
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
@@ -123,18 +128,22 @@ type Server struct {
 	decisions    Decisions
 	ready        func(ctx context.Context) error
 	auth         *authenticator
-	metrics      *metrics
+	metrics      *Metrics
+	paths        map[string]bool // routes, for the handler label
 	logger       *slog.Logger
 	maxBodyBytes int64
 	echo         *echo.Echo
-	operator     Operator
-	slots        Slots // the operator store's concurrency line, when it has one
-	policy       *config.Config
-	now          func() time.Time
-	ui           UIConfig
-	answers      *answers
-	sessions     *sessions
-	logins       *loginLimiter
+	// handler is what Handler returns: echo, or in tests echo wrapped by
+	// the OpenAPI response validator.
+	handler  http.Handler
+	operator Operator
+	slots    Slots // the operator store's concurrency line, when it has one
+	policy   *config.Config
+	now      func() time.Time
+	ui       UIConfig
+	answers  *answers
+	sessions *sessions
+	logins   *loginLimiter
 	// readiness is the last not-ready error logged (nil while ready).
 	readiness atomic.Pointer[string]
 }
@@ -152,9 +161,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	m, err := newMetrics(cfg.Registry)
-	if err != nil {
-		return nil, fmt.Errorf("invalid configuration: %w", err)
+	m := cfg.Metrics
+	if m == nil {
+		if m, err = NewMetrics(cfg.Registry); err != nil {
+			return nil, fmt.Errorf("invalid configuration: %w", err)
+		}
 	}
 	s := &Server{
 		gate:         cfg.Gate,
@@ -173,11 +184,12 @@ func New(cfg Config) (*Server, error) {
 		logins:       newLoginLimiter(),
 	}
 	s.echo = s.routes(cfg.Registry)
+	s.handler = s.echo
 	return s, nil
 }
 
 // Handler returns the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
 	e := echo.New()
@@ -202,7 +214,8 @@ func (s *Server) routes(reg *prometheus.Registry) *echo.Echo {
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", s.handleOpenAPI)
 
-	s.metrics.knownPaths(e.Routes())
+	s.paths = knownPaths(e.Routes())
 	return e
 }

@@ -64,6 +64,7 @@ func decisionFor(req gate.Request, verdict gate.Verdict) gate.Decision {
 		Attempt:        "1",
 		EvaluatedAt:    time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 		PolicyRevision: "abc123",
+		Mode:           gate.ModeEnforce,
 	}
 	if verdict == gate.Wait {
 		d.RetryAfterSeconds = 30
@@ -117,6 +118,7 @@ func newTestServer(t testing.TB, g Gate, change ...func(*Config)) (*Server, *pro
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	s.handler = validating(t, s.echo)
 	return s, reg
 }
 

@@ -168,6 +168,7 @@ func newUIServer(t testing.TB, change ...func(*Config)) *uiServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.handler = validating(t, s.echo)
 	us.Server = s
 	return us
 }

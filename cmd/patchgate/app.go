@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,20 +26,49 @@ import (
 	"github.com/patchgate/patchgate/server"
 )
 
-// app is a running gate: source, store, engine and HTTP server.
+// app is a running gate: source, store, and the current revision of the
+// config with the engine and HTTP server built from it. A reload builds a
+// new revision and swaps it in; source, store, registry, annotator and
+// notifier stay (reload.go).
 type app struct {
-	cfg    *config.Config
 	reg    *prometheus.Registry
 	source metricsource.Source
 	store  store.Store
-	engine *gate.Engine
-	server *server.Server
+	// current is the revision new requests are served by; a request
+	// finishes on the revision it started with.
+	current atomic.Pointer[configRevision]
 	// annotator marks decisions on Grafana's on-call dashboard (nil
 	// without grafana.url).
 	annotator *dashboards.Annotator
 	// notifier sends decisions to the notify: webhooks (nil without any).
 	notifier *notify.Notifier
+
+	// What every revision is built with.
+	opt        appOptions
+	observers  []func(gate.Decision)
+	metrics    *server.Metrics
+	sessionKey []byte // ui.session_key, else one made at start
+	reloads    *reloadMetrics
+	reloadMu   sync.Mutex // one reload at a time
 }
+
+// configRevision is one config with the engine and server built from it;
+// none of the three changes once built.
+type configRevision struct {
+	cfg    *config.Config
+	engine *gate.Engine
+	server *server.Server
+}
+
+// Handler serves each request with the current revision.
+func (a *app) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.current.Load().server.Handler().ServeHTTP(w, r)
+	})
+}
+
+// cfg is the current revision's config.
+func (a *app) cfg() *config.Config { return a.current.Load().cfg }
 
 type appOptions struct {
 	// source replaces the configured one (the demo's embedded source).
@@ -67,7 +100,7 @@ func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, erro
 		src.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, reg: reg, source: src, store: st}
+	a := &app{reg: reg, source: src, store: st, opt: opt}
 	// Patch lifecycle SLIs, read from the store at scrape time: every
 	// replica on one store exports the same values (internal/lifecycle).
 	lc, err := lifecycle.NewCollector(lifecycle.CollectorConfig{Store: st, Now: opt.now, Logger: opt.logger})
@@ -93,23 +126,58 @@ func newApp(ctx context.Context, cfg *config.Config, opt appOptions) (*app, erro
 	if a.notifier != nil {
 		observers = append(observers, notifyObserver(a.notifier))
 	}
-	a.engine, err = gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: opt.now, Logger: opt.logger, Observers: observers})
+	a.observers = observers
+	if a.metrics, err = server.NewMetrics(reg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.reloads, err = newReloadMetrics(reg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.sessionKey = []byte(cfg.UI.SessionKey)
+	if len(a.sessionKey) == 0 {
+		// Sessions outlive reloads: one key for the process.
+		a.sessionKey = make([]byte, server.MinSessionKeyBytes)
+		if _, err := rand.Read(a.sessionKey); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("generating a session key: %w", err)
+		}
+	}
+	rev, err := a.build(cfg)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.server, err = server.New(server.Config{
-		Gate: a.engine, Decisions: st, Ready: a.ready,
-		Tokens: cfg.Tokens, InsecureNoAuth: opt.insecureNoAuth,
-		Registry: reg, Logger: opt.logger,
-		Operator: st, Policy: cfg, Now: opt.now,
-		UI: a.uiConfig(opt.now),
+	a.current.Store(rev)
+	a.reloads.succeeded(a.now())
+	return a, nil
+}
+
+// build makes a revision of cfg over the app's source and store.
+func (a *app) build(cfg *config.Config) (*configRevision, error) {
+	engine, err := gate.New(gate.Config{Policy: cfg, Source: a.source, Store: a.store, Now: a.opt.now, Logger: a.opt.logger, Observers: a.observers})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(server.Config{
+		Gate: engine, Decisions: a.store, Ready: a.ready,
+		Tokens: cfg.Tokens, InsecureNoAuth: a.opt.insecureNoAuth,
+		Registry: a.reg, Metrics: a.metrics, Logger: a.opt.logger,
+		Operator: a.store, Policy: cfg, Now: a.opt.now,
+		UI: a.uiConfig(cfg, a.opt.now),
 	})
 	if err != nil {
-		a.Close()
 		return nil, err
 	}
-	return a, nil
+	return &configRevision{cfg: cfg, engine: engine, server: srv}, nil
+}
+
+func (a *app) now() time.Time {
+	if a.opt.now != nil {
+		return a.opt.now()
+	}
+	return time.Now()
 }
 
 // ready fails while the metric source is unreachable or answers partial

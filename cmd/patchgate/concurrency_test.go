@@ -45,7 +45,7 @@ func TestConcurrencyLineIsVisible(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 	c := &server.Client{URL: ts.URL, Token: "concurrency-token-0123"}
 	for i, svc := range []string{"alpha", "bravo", "charlie"} {

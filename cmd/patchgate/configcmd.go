@@ -44,6 +44,9 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	if err != nil {
 		return exitError, err
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stdout, "warning: "+w.Error())
+	}
 	stages := 0
 	for _, s := range cfg.Services {
 		stages += len(s.Stages)

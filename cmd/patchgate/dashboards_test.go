@@ -178,7 +178,7 @@ func TestGateAnswersThroughGrafanaOutage(t *testing.T) {
 			a.Close()
 		}
 	}()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 	// A gate that waited on Grafana would run into this timeout.
 	client := &server.Client{URL: ts.URL, Token: "outage-test-token-0123456789", HTTP: &http.Client{Timeout: 30 * time.Second}}

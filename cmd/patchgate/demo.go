@@ -188,7 +188,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sctx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
 	served := make(chan error, 1)
-	go func() { served <- serveHTTP(sctx, ln, a.server.Handler(), io.Discard, serveTimeouts(0)) }()
+	go func() { served <- serveHTTP(sctx, ln, a.Handler(), io.Discard, serveTimeouts(0), nil) }()
 
 	stages := []sim.Stage{{Name: "canary", Share: 0.05}, {Name: "25pct", Share: 0.25}, {Name: "50pct", Share: 0.5}, {Name: "100pct", Share: 1}}
 	plans := []sim.Plan{

@@ -32,7 +32,7 @@ func TestImportScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	t.Cleanup(ts.Close)
 
 	dir := t.TempDir()
@@ -117,7 +117,7 @@ func TestDemoScanInReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	t.Cleanup(ts.Close)
 
 	ans, err := importDemoScan(t.Context(), &server.Client{URL: ts.URL, Token: token}, now)

@@ -90,7 +90,7 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 
 	resp, err := http.Get(ts.URL + "/readyz")

@@ -135,7 +135,7 @@ func newToolsEnv(t *testing.T) *toolsEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	t.Cleanup(ts.Close)
 
 	gen := filepath.Join(dir, "generated")

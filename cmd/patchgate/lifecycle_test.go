@@ -66,7 +66,7 @@ func replicas(t *testing.T, driver, dsn string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { a.Close() })
-		ts := httptest.NewServer(a.server.Handler())
+		ts := httptest.NewServer(a.Handler())
 		t.Cleanup(ts.Close)
 		urls = append(urls, ts.URL)
 	}

@@ -85,7 +85,7 @@ func TestGateNotifiesWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 	client := &server.Client{URL: ts.URL, Token: "notify-test-token-0123456789", HTTP: &http.Client{Timeout: 30 * time.Second}}
 	d, err := client.Gate(context.Background(), gate.Request{Service: "checkout", PatchID: "p-1", Stage: "canary",

@@ -50,7 +50,7 @@ func TestOverrideAppliesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 
 	call := func(method, path, token, body string, want int) map[string]any {

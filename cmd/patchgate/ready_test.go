@@ -51,7 +51,7 @@ services:
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/readyz")
 	if err != nil {
@@ -211,7 +211,7 @@ services:
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 	if resp, err := http.Get(ts.URL + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz before: %v %v", resp, err)

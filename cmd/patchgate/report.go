@@ -138,18 +138,18 @@ func describeStore(s config.Store) string {
 }
 
 // uiConfig is what the server's web UI and /reports/coverage read.
-func (a *app) uiConfig(now func() time.Time) server.UIConfig {
+func (a *app) uiConfig(cfg *config.Config, now func() time.Time) server.UIConfig {
 	return server.UIConfig{
 		Report: func(ctx context.Context, period time.Duration) (*report.Report, error) {
-			rc := reportConfig(a.cfg, period, now)
+			rc := reportConfig(cfg, period, now)
 			rc.Source, rc.Events = a.source, a.store
 			return report.Build(ctx, rc)
 		},
 		Controls: a.store,
 		// Replicas share ui.session_key_file (or _env); without it each
 		// process signs its own sessions.
-		SessionKey: []byte(a.cfg.UI.SessionKey),
-		SessionTTL: time.Duration(a.cfg.UI.SessionTTL),
+		SessionKey: a.sessionKey,
+		SessionTTL: time.Duration(cfg.UI.SessionTTL),
 		// The decision page's chart runs the decision's queries again.
 		Series: a.source,
 	}

@@ -179,7 +179,7 @@ func TestServedUIAndReportURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ts := httptest.NewServer(a.server.Handler())
+	ts := httptest.NewServer(a.Handler())
 	defer ts.Close()
 
 	var printed bytes.Buffer

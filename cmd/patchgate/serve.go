@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,22 +35,43 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		addr = *listen
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range cfg.Warnings {
+		logger.Warn("config", "warning", w.Error())
+	}
 	a, err := newApp(ctx, cfg, appOptions{insecureNoAuth: *noAuth, logger: logger})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	// SIGHUP or a change of the file reloads the config (reload.go).
+	a.watchReloads(ctx, *path, configPollInterval)
+	var tlsConfig *tls.Config
+	if cfg.TLS.Enabled() {
+		certs, err := newCertReloader(cfg.TLS, logger)
+		if err != nil {
+			return err
+		}
+		tlsConfig = certs.serverConfig()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "patchgate serving %d service(s) on http://%s (metric source %s %s, store %s)\n",
-		len(cfg.Services), ln.Addr(), cfg.Source.Type, metricsource.RedactURL(cfg.Source.URL), cfg.Store.Driver)
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "patchgate serving %d service(s) on %s://%s (%s; metric source %s %s, store %s)\n",
+		len(cfg.Services), scheme, ln.Addr(), describeTLS(cfg.TLS), cfg.Source.Type, metricsource.RedactURL(cfg.Source.URL), cfg.Store.Driver)
 	if *noAuth {
 		fmt.Fprintln(stdout, "WARNING: --insecure-no-auth: anyone who can reach this port can ask the gate")
 	}
-	return serveHTTP(ctx, ln, a.server.Handler(), stdout, serveTimeouts(time.Duration(cfg.Source.Timeout)))
+	return serveHTTP(ctx, ln, a.Handler(), stdout, serveTimeouts(time.Duration(cfg.Source.Timeout)), tlsConfig)
 }
+
+// configPollInterval is how often serve looks for a change of its config
+// file: a ConfigMap's update reaches the pod within a minute or so anyway.
+const configPollInterval = 10 * time.Second
 
 // httpTimeouts bound every connection, so that a client that trickles its
 // headers or body, never reads the answer, or idles is cut instead of
@@ -72,11 +94,19 @@ func serveTimeouts(sourceTimeout time.Duration) httpTimeouts {
 	}
 }
 
-// serveHTTP serves until ctx ends, then drains in-flight requests.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer, t httpTimeouts) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: t.header, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
+// serveHTTP serves until ctx ends, then drains in-flight requests. With
+// tlsConfig it serves HTTPS.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer, t httpTimeouts, tlsConfig *tls.Config) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: t.header, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle,
+		TLSConfig: tlsConfig}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -29,7 +29,7 @@ func TestServeCutsSlowBody(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- serveHTTP(ctx, ln, h, io.Discard, httpTimeouts{header: time.Second, read: 200 * time.Millisecond, write: time.Second, idle: time.Second})
+		served <- serveHTTP(ctx, ln, h, io.Discard, httpTimeouts{header: time.Second, read: 200 * time.Millisecond, write: time.Second, idle: time.Second}, nil)
 	}()
 	defer func() {
 		cancel()

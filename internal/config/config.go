@@ -23,7 +23,9 @@ const (
 // Config is one patchgate.yaml.
 type Config struct {
 	// Listen is the HTTP address of `patchgate serve` (default ":8080").
-	Listen   string    `yaml:"listen" json:"listen,omitempty"`
+	Listen string `yaml:"listen" json:"listen,omitempty"`
+	// TLS serves HTTPS, optionally with mutual TLS (tls.go).
+	TLS      TLS       `yaml:"tls" json:"tls"`
 	Source   Source    `yaml:"source" json:"source"`
 	Store    Store     `yaml:"store" json:"store"`
 	Tokens   []Token   `yaml:"tokens" json:"-"`
@@ -52,6 +54,10 @@ type Config struct {
 	// Dir is the folder of the config file (set by Load and
 	// LoadWithoutSecrets): relative SLO spec paths are read from it.
 	Dir string `yaml:"-" json:"-"`
+	// Warnings are what the file may keep for now but should change, such
+	// as deprecated keys, each at its line; serve and config validate log
+	// them.
+	Warnings Problems `yaml:"-" json:"-"`
 }
 
 // Source is where PromQL runs.

@@ -49,15 +49,20 @@ type Window struct {
 	TimeZone TimeZone `yaml:"time_zone" json:"time_zone,omitzero"`
 }
 
-// Freeze is a change freeze: either one period (From and To, RFC 3339)
-// or a weekly range (Weekdays, Start, End, TimeZone as in Window).
+// Freeze is a change freeze: either one period (From and To, RFC 3339,
+// written starts_at and ends_at as in the API's freezes) or a weekly range
+// (Weekdays, Start, End, TimeZone as in Window).
 type Freeze struct {
-	From     Timestamp `yaml:"from" json:"from,omitzero"`
-	To       Timestamp `yaml:"to" json:"to,omitzero"`
-	Weekdays []Weekday `yaml:"weekdays" json:"weekdays,omitempty"`
-	Start    Clock     `yaml:"start" json:"start,omitzero"`
-	End      Clock     `yaml:"end" json:"end,omitzero"`
-	TimeZone TimeZone  `yaml:"time_zone" json:"time_zone,omitzero"`
+	From Timestamp `yaml:"starts_at" json:"starts_at,omitzero"`
+	To   Timestamp `yaml:"ends_at" json:"ends_at,omitzero"`
+	// DeprecatedFrom and DeprecatedTo are the keys from and to, which
+	// name From and To with a warning (Config.Warnings).
+	DeprecatedFrom Timestamp `yaml:"from" json:"-"`
+	DeprecatedTo   Timestamp `yaml:"to" json:"-"`
+	Weekdays       []Weekday `yaml:"weekdays" json:"weekdays,omitempty"`
+	Start          Clock     `yaml:"start" json:"start,omitzero"`
+	End            Clock     `yaml:"end" json:"end,omitzero"`
+	TimeZone       TimeZone  `yaml:"time_zone" json:"time_zone,omitzero"`
 	// Reason is shown in every answer the freeze stops (required).
 	Reason string `yaml:"reason" json:"reason"`
 }

@@ -109,3 +109,37 @@ services: []
 		}
 	}
 }
+
+// A freeze's period is starts_at and ends_at, as in the API; from and to
+// are still read, with a warning at their line, and both names for one
+// bound are an error at the old one.
+func TestFreezeDeprecatedKeys(t *testing.T) {
+	const head = "source: {type: embedded}\nservices:\n  - name: web\n    sli: {errors: 'sum(rate(e[{{.window}}]))', total: 'sum(rate(t[{{.window}}]))'}\n    slo: {objective: 99}\n    stages: [{name: canary}]\ncontrols:\n  freezes:\n"
+	c, err := Parse("f.yml", []byte(head+`    - {from: "2026-12-20T00:00:00Z", to: "2027-01-04T00:00:00Z", reason: year end}
+    - {starts_at: "2026-12-20T00:00:00Z", ends_at: "2027-01-04T00:00:00Z", reason: year end}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, cur := c.Controls.Freezes[0], c.Controls.Freezes[1]
+	if !old.From.Time().Equal(cur.From.Time()) || !old.To.Time().Equal(cur.To.Time()) || !old.From.IsSet() {
+		t.Errorf("from/to read as %s to %s, starts_at/ends_at as %s to %s", old.From, old.To, cur.From, cur.To)
+	}
+	want := []string{
+		"f.yml:9:8: controls.freezes[0].from: from is deprecated: rename it starts_at",
+		"f.yml:9:38: controls.freezes[0].to: to is deprecated: rename it ends_at",
+	}
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, w.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	_, err = Parse("f.yml", []byte(head+`    - {from: "2026-12-20T00:00:00Z", starts_at: "2026-12-20T00:00:00Z", ends_at: "2027-01-04T00:00:00Z", reason: r}
+`))
+	if err == nil || err.Error() != "f.yml:9:8: controls.freezes[0].from: is a deprecated alias of starts_at: set starts_at only" {
+		t.Errorf("both names: %v", err)
+	}
+}

@@ -79,6 +79,8 @@ func parseConfig(filename string, data []byte) (*Config, *document, error) {
 	if err := v.err(); err != nil {
 		return nil, nil, err
 	}
+	v.warnings.sort()
+	c.Warnings = v.warnings
 	for i, t := range c.Tokens {
 		if t.Token != "" {
 			c.Tokens[i].Value = t.Token
@@ -128,6 +130,7 @@ func (r *resolver) resolve(c *Config) error {
 		}
 	}
 	r.resolveNotify(c)
+	r.resolveTLS(&c.TLS)
 	if c.Store.DSNEnv != "" {
 		if v, ok := r.env("store.dsn_env", c.Store.DSNEnv); ok {
 			c.Store.DSN = v

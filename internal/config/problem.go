@@ -59,6 +59,15 @@ type collector struct {
 	file string
 	doc  *document
 	list Problems
+	// warnings are what is accepted but should change (deprecated keys).
+	warnings Problems
+}
+
+// warnf records a warning at path: the config is accepted, and the
+// warning is logged by whoever loads it (Config.Warnings).
+func (p *collector) warnf(path, format string, args ...any) {
+	line, col := p.doc.position(path)
+	p.warnings = append(p.warnings, Problem{File: p.file, Line: line, Column: col, Field: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *collector) addf(path, format string, args ...any) {

@@ -22,6 +22,7 @@ func validate(c *Config, p *collector) {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		p.addf("listen", "must be host:port such as \":8080\", got %q", c.Listen)
 	}
+	validateTLS(&c.TLS, p)
 	validateSource(&c.Source, p)
 	validateStore(&c.Store, p)
 	validateTokens(c.Tokens, p)

@@ -54,22 +54,25 @@ func validateControls(c *Controls, path string, p *collector) {
 	for i, w := range c.Windows {
 		validateWeekly(path+fmt.Sprintf(".windows[%d]", i), w.Weekdays, w.Start, w.End, w.TimeZone, p)
 	}
-	for i, f := range c.Freezes {
+	for i := range c.Freezes {
+		f := &c.Freezes[i]
 		fp := path + fmt.Sprintf(".freezes[%d]", i)
 		if strings.TrimSpace(f.Reason) == "" {
 			p.addf(fp+".reason", "required: it is shown in every answer the freeze stops")
 		}
+		fromKey := deprecatedAlias(fp, "from", "starts_at", &f.DeprecatedFrom, &f.From, p)
+		toKey := deprecatedAlias(fp, "to", "ends_at", &f.DeprecatedTo, &f.To, p)
 		dated := f.From.IsSet() || f.To.IsSet()
 		weekly := f.Start.IsSet() || f.End.IsSet() || len(f.Weekdays) > 0 || f.TimeZone.IsSet()
 		switch {
 		case dated && weekly:
-			p.addf(fp, "set either from and to, or weekdays, start and end, not both")
+			p.addf(fp, "set either starts_at and ends_at, or weekdays, start and end, not both")
 		case dated:
-			validatePeriod(fp, f.From, f.To, p)
+			validatePeriod(fp, fromKey, toKey, f.From, f.To, p)
 		case weekly:
 			validateWeekly(fp, f.Weekdays, f.Start, f.End, f.TimeZone, p)
 		default:
-			p.addf(fp, "set from and to (RFC 3339 times), or start and end (HH:MM) with weekdays and time_zone")
+			p.addf(fp, "set starts_at and ends_at (RFC 3339 times), or start and end (HH:MM) with weekdays and time_zone")
 		}
 	}
 	if e := c.Emergency; e != nil {
@@ -122,15 +125,31 @@ func validateWeekly(path string, weekdays []Weekday, start, end Clock, zone Time
 	}
 }
 
-func validatePeriod(path string, from, to Timestamp, p *collector) {
+// deprecatedAlias moves a timestamp written under its deprecated key old
+// to its field (key name) with a warning, and returns the key the file
+// used, for messages.
+func deprecatedAlias(path, old, name string, from, to *Timestamp, p *collector) string {
+	if !from.IsSet() {
+		return name
+	}
+	if to.IsSet() {
+		p.addf(path+"."+old, "is a deprecated alias of %s: set %s only", name, name)
+		return name
+	}
+	p.warnf(path+"."+old, "%s is deprecated: rename it %s", old, name)
+	*to, *from = *from, Timestamp{}
+	return old
+}
+
+func validatePeriod(path, fromKey, toKey string, from, to Timestamp, p *collector) {
 	ok := true
 	for _, x := range []struct {
-		field string
-		ts    Timestamp
-	}{{"from", from}, {"to", to}} {
+		field, other string
+		ts           Timestamp
+	}{{fromKey, toKey, from}, {toKey, fromKey, to}} {
 		switch {
 		case !x.ts.IsSet():
-			p.addf(path+"."+x.field, "required with %s", map[string]string{"from": "to", "to": "from"}[x.field])
+			p.addf(path+"."+x.field, "required with %s", x.other)
 			ok = false
 		case x.ts.err != nil:
 			p.addf(path+"."+x.field, "%v", x.ts.err)
@@ -138,7 +157,7 @@ func validatePeriod(path string, from, to Timestamp, p *collector) {
 		}
 	}
 	if ok && !to.t.After(from.t) {
-		p.addf(path+".to", "must be after from (%s)", from)
+		p.addf(path+"."+toKey, "must be after %s (%s)", fromKey, from)
 	}
 }
 
