@@ -168,13 +168,11 @@ services:%s`, prom, pg.dsn, limit, svcs.String())
 		if err := rows.Scan(&d.id, &d.service, &d.attempt, &body); err != nil {
 			t.Fatal(err)
 		}
-		var b struct {
-			Window struct{ Look int } `json:"window"`
-		}
+		var b answeredDecision
 		if err := json.Unmarshal(body, &b); err != nil {
 			t.Fatalf("decision %s: %v", d.id, err)
 		}
-		d.look = b.Window.Look
+		d.look, d.controls = b.Window.Look, b.controls()
 		stored[d.id] = d
 	}
 	if err := rows.Err(); err != nil {
@@ -213,10 +211,12 @@ services:%s`, prom, pg.dsn, limit, svcs.String())
 		t.Errorf("%d acknowledged writes lost", lost)
 	}
 
-	// One decision per stage attempt and look, across replicas.
+	// One decision per stage attempt and look, across replicas, while the
+	// operator controls answer the same (a place in line that changed
+	// within the minute is a new decision, as docs/decisions.md says).
 	perLook := map[string][]string{}
 	for _, d := range stored {
-		k := fmt.Sprintf("%s attempt %s look %d", d.service, d.attempt, d.look)
+		k := fmt.Sprintf("%s attempt %s look %d %s", d.service, d.attempt, d.look, d.controls)
 		perLook[k] = append(perLook[k], d.id)
 	}
 	for k, ids := range perLook {
@@ -257,6 +257,33 @@ services:%s`, prom, pg.dsn, limit, svcs.String())
 type storedDecision struct {
 	id, service, attempt string
 	look                 int
+	controls             string
+}
+
+// answeredDecision is what the invariants read of a decision.
+type answeredDecision struct {
+	ID      string `json:"decision_id"`
+	Service string `json:"service"`
+	Attempt string `json:"attempt"`
+	Window  struct{ Look int }
+	Checks  []struct {
+		Name    string             `json:"name"`
+		Verdict string             `json:"verdict"`
+		Details map[string]float64 `json:"details"`
+	} `json:"checks"`
+}
+
+// controls says what the operator controls found: the verdict of each,
+// and the place in the concurrency line.
+func (d answeredDecision) controls() string {
+	var parts []string
+	for _, c := range d.Checks {
+		switch c.Name {
+		case "window", "freeze", "concurrency":
+			parts = append(parts, fmt.Sprintf("%s=%s@%g", c.Name, c.Verdict, c.Details["position"]))
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // record is what the load saw acknowledged.
@@ -310,16 +337,7 @@ func (rec *record) ask(r *replica, body string) {
 	if code != http.StatusOK {
 		return
 	}
-	var d struct {
-		ID      string `json:"decision_id"`
-		Service string `json:"service"`
-		Attempt string `json:"attempt"`
-		Window  struct{ Look int }
-		Checks  []struct {
-			Name    string `json:"name"`
-			Verdict string `json:"verdict"`
-		} `json:"checks"`
-	}
+	var d answeredDecision
 	if err := json.Unmarshal(b, &d); err != nil || d.ID == "" {
 		panic(fmt.Sprintf("200 without a decision: %s", b))
 	}
@@ -329,7 +347,7 @@ func (rec *record) ask(r *replica, body string) {
 		rec.decisions, rec.looks, rec.granted = map[string]bool{}, map[string]map[string]bool{}, map[string]bool{}
 	}
 	rec.decisions[d.ID] = true
-	k := fmt.Sprintf("%s attempt %s look %d", d.Service, d.Attempt, d.Window.Look)
+	k := fmt.Sprintf("%s attempt %s look %d %s", d.Service, d.Attempt, d.Window.Look, d.controls())
 	if rec.looks[k] == nil {
 		rec.looks[k] = map[string]bool{}
 	}
