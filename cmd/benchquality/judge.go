@@ -53,6 +53,11 @@ func sequential(t stats.Test, outcome func(stats.Result) stats.Outcome) func([]s
 	}
 }
 
+func withVariance(t stats.Test, v stats.Variance) stats.Test {
+	t.Variance = v
+	return t
+}
+
 func asIs(r stats.Result) stats.Outcome { return r.Outcome }
 
 // withoutFactor redoes a group-sequential look's final comparison with the
@@ -90,8 +95,16 @@ func judges(ed config.ErrorDelta) []judge {
 	return []judge{
 		{name: "patchgate", what: "error_delta as configured (Pocock-type group-sequential over 60 looks, α = 0.05 each way), asked every minute",
 			decide: sequential(errorDeltaTest(pocock, horizon), asIs)},
-		{name: "patchgate, no t-factor", what: "the same looks with V = max(V_bin, V_emp): the Student-t widening off (ablation, recomputed from each look's numbers)",
-			decide: sequential(errorDeltaTest(pocock, horizon), withoutFactor)},
+		{name: "v: student (before)", what: "V = max(V_bin, f·V_emp)",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceStudent), asIs)},
+		{name: "v: emp, no factor", what: "V = max(V_bin, V_emp)",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceEmpNoFactor), asIs)},
+		{name: "v: quasi arms", what: "quasi arms; never within-minute",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiArms), asIs)},
+		{name: "v: quasi within", what: "V = V_bin·max(1, f·φ̂), φ̂ within-minute",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiWithin), asIs)},
+		{name: "v: quasi, no factor", what: "V = V_bin·max(1, φ̂)",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiNoFactor), asIs)},
 		{name: "patchgate, confidence sequence", what: "error_delta with method: confidence_sequence (open-ended)",
 			decide: sequential(errorDeltaTest(cs, horizon), asIs)},
 		{name: "threshold at 10m", what: "canary error rate − baseline error rate over the first 10 minutes > δ → no_go, else go (one check at minute 10)",

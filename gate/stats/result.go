@@ -26,6 +26,9 @@ type Result struct {
 	// DF is the effective degrees of freedom of VEmp and EmpFactor ≥ 1 the
 	// Student-t widening applied to it (see Test.Evaluate).
 	DF, EmpFactor float64
+	// Phi is the Pearson dispersion φ̂ of the quasi-binomial variance
+	// models (1 when not estimated); DF its degrees of freedom there.
+	Phi float64
 	// A = Σ w_s(1−π_s), B = Σ w_s·π_s, A2 = Σ w_s(1−π_s)², B2 = Σ w_s·π_s²:
 	// VBin = p̃_c(1−p̃_c)·A + p̃_b(1−p̃_b)·B, and Gamma's sums.
 	A, B, A2, B2 float64
@@ -77,6 +80,7 @@ func (r Result) Details() map[string]float64 {
 		"v_emp":                  r.VEmp,
 		"df":                     r.DF,
 		"emp_factor":             r.EmpFactor,
+		"phi":                    r.Phi,
 		"p_canary_tilde":         r.PcTilde,
 		"p_baseline_tilde":       r.PbTilde,
 		"z":                      r.Z,
@@ -105,7 +109,7 @@ func (r *Result) sanitize() {
 		&r.Alpha, &r.Margin, &r.Rho,
 		&r.CanaryTotal, &r.CanaryErrors, &r.BaselineTotal, &r.BaselineErrors,
 		&r.CanaryRate, &r.BaselineRate, &r.DHat,
-		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.A, &r.B, &r.A2, &r.B2,
+		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.Phi, &r.A, &r.B, &r.A2, &r.B2,
 		&r.PcTilde, &r.PbTilde, &r.Z, &r.Gamma,
 		&r.Bound, &r.NoGoBound, &r.GoBound, &r.LnMNoGo, &r.LnMGo,
 		&r.ExpectedCanaryErrors, &r.NeededCanaryRequests,

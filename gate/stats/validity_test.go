@@ -31,17 +31,22 @@ func TestValidityAtMargin(t *testing.T) {
 		n = 200
 	}
 	limit := mcLimit(alpha, n)
-	for i, sc := range marginScenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			tl := sc.run(uint64(1000+i), Test{Margin: sc.diff, Alpha: alpha, Looks: 60}, n, 60)
-			t.Logf("n=%d no_go %.4f go %.4f (limit %.4f)", n, tl.regressionRate(), tl.noRegressionRate(), limit)
-			if got := tl.regressionRate(); got > limit {
-				t.Errorf("no_go rate %.4f at the margin, want ≤ %.4f", got, limit)
-			}
-			if got := tl.noRegressionRate(); got > limit {
-				t.Errorf("go rate %.4f at the margin, want ≤ %.4f", got, limit)
-			}
-		})
+	for _, v := range []struct {
+		name     string
+		variance Variance
+	}{{"quasi", VarianceQuasi}, {"student", VarianceStudent}} {
+		for i, sc := range marginScenarios {
+			t.Run(v.name+"/"+sc.name, func(t *testing.T) {
+				tl := sc.run(uint64(1000+i), Test{Margin: sc.diff, Alpha: alpha, Looks: 60, Variance: v.variance}, n, 60)
+				t.Logf("n=%d no_go %.4f go %.4f (limit %.4f)", n, tl.regressionRate(), tl.noRegressionRate(), limit)
+				if got := tl.regressionRate(); got > limit {
+					t.Errorf("no_go rate %.4f at the margin, want ≤ %.4f", got, limit)
+				}
+				if got := tl.noRegressionRate(); got > limit {
+					t.Errorf("go rate %.4f at the margin, want ≤ %.4f", got, limit)
+				}
+			})
+		}
 	}
 }
 
