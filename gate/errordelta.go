@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/patchgate/patchgate/gate/stats"
 	"github.com/patchgate/patchgate/internal/config"
@@ -36,7 +37,11 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	if err != nil {
 		return sourceError(c.name(), err, queries...)
 	}
-	res := c.test(l.K).Evaluate(minutes, max(k, 1))
+	t := c.test(l.K)
+	// The history is read with the baseline's two queries (already listed)
+	// over the hour before the stage.
+	t.Prior = c.history(ctx, l)
+	res := t.Evaluate(minutes, max(k, 1))
 	r := result(c.name(), Inconclusive, "", queries...)
 	r.Observed, r.Threshold, r.Unit = ptr(res.DHat*100), ptr(c.cfg.MarginPP), "percentage points"
 	r.Details = res.Details()
@@ -65,6 +70,46 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 		r.Sentence += fmt.Sprintf(" (decided at look %d; kept for this stage attempt)", k)
 	}
 	return r
+}
+
+// historyMinutes is how much of the service's history before the stage
+// the dispersion prior reads.
+const historyMinutes = 60
+
+// history reads the baseline's requests and errors per minute over the
+// hour before the stage started (the minutes ending at start−59m … start)
+// and returns their dispersion, the prior for the test's φ̂ (see
+// stats.HistoryDispersion). It only ever informs the variance: when it
+// cannot be read, the test runs without a prior.
+func (c errorDeltaCheck) history(ctx context.Context, l *look) stats.Prior {
+	if l.src == nil || l.render == nil {
+		return stats.Prior{}
+	}
+	var queries []string
+	for _, expr := range []string{l.service.SLI.Total, l.service.SLI.Errors} {
+		q, err := l.render.sli(expr, time.Minute, l.baseline, 60)
+		if err != nil {
+			return stats.Prior{}
+		}
+		queries = append(queries, q)
+	}
+	first := l.start.Add(-(historyMinutes - 1) * time.Minute)
+	series := make([]map[int64]float64, len(queries))
+	for i, q := range queries {
+		mat, err := l.src.rangeQuery(ctx, q, first, l.start, time.Minute)
+		if err != nil {
+			return stats.Prior{}
+		}
+		if series[i], err = oneSeries(q, mat); err != nil {
+			return stats.Prior{}
+		}
+	}
+	minutes := make([]stats.Minute, historyMinutes)
+	for m := range minutes {
+		ts := first.Add(time.Duration(m) * time.Minute).UnixMilli()
+		minutes[m] = stats.Minute{BaselineTotal: series[0][ts], BaselineErrors: series[1][ts]}
+	}
+	return stats.HistoryDispersion(minutes)
 }
 
 // rule is the short "how decided" tail of the sentence; every number

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/patchgate/patchgate/gate"
 )
 
 func main() {
@@ -137,7 +139,13 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 				s := res.families[jb.family].simulate(jb.seed, jb.family, jb.i, margin)
 				ds := make([]decision, len(res.judges))
 				for j, jd := range res.judges {
-					v, m := jd.decide(s.minutes)
+					var v gate.Verdict
+					var m int
+					if jd.withHistory != nil {
+						v, m = jd.withHistory(s.history, s.minutes)
+					} else {
+						v, m = jd.decide(s.minutes)
+					}
 					ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
 				}
 				res.stages[n], res.decisions[n] = s, ds

@@ -28,8 +28,15 @@ type Test struct {
 	Rho               float64
 	MinMinutes        int     // default 3
 	MinExpectedErrors float64 // default 5
-	// Variance is the variance model of S (default VarianceQuasiArms).
+	// Variance is the variance model of S (default VarianceQuasi).
 	Variance Variance
+	// Prior is the dispersion of the minutes before the stage (see
+	// HistoryDispersion), pooled with the stage's own estimate of φ by
+	// the quasi-binomial variance models; zero means none.
+	Prior Prior
+	// Spending is the α-spending function of the group-sequential test
+	// (default SpendPocock).
+	Spending Spending
 }
 
 // Variance selects how the variance of S allows for errors that scatter
@@ -46,14 +53,15 @@ const (
 	// VarianceStudent: V = max(VBin, f·VEmp), f the Student-t widening of
 	// the empirical variance of the minutes' contrasts (before issue 16).
 	VarianceStudent
-	// Ablations: VarianceQuasiArms never switches to the within-minute
-	// dispersion, VarianceQuasiWithin always uses it,
-	// VarianceQuasiNoFactor is VarianceQuasi without the Student-t
-	// widening, VarianceEmpNoFactor is max(VBin, VEmp).
+	// Ablations (cmd/benchquality): VarianceQuasiArms never switches to
+	// the within-minute dispersion, VarianceQuasiWithin always uses it;
+	// neither reads a Prior.
 	VarianceQuasiArms
 	VarianceQuasiWithin
-	VarianceQuasiNoFactor
-	VarianceEmpNoFactor
+	// VarianceBinomial: V = VBin, no allowance for overdispersion (an
+	// ablation: what a perfect dispersion model could at best reach on
+	// binomial errors).
+	VarianceBinomial
 )
 
 func (t Test) withDefaults() Test {
@@ -173,10 +181,15 @@ func (t Test) variance(r *Result, s sums) {
 	r.EmpFactor, r.Phi = 1, 1
 	var z float64
 	switch t.Variance {
-	case VarianceStudent, VarianceEmpNoFactor:
+	case VarianceBinomial:
+		r.DF = 0
+		r.Bound, _ = t.bound(r.Look, r.VBin)
+		r.V = r.VBin
+		return
+	case VarianceStudent:
 		r.DF = s.df
 		r.Bound, z = t.bound(r.Look, math.Max(r.VBin, r.VEmp))
-		if r.VEmp > 0 && t.Variance == VarianceStudent {
+		if r.VEmp > 0 {
 			r.EmpFactor = studentFactor(r.DF, z)
 		}
 		r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
@@ -189,12 +202,19 @@ func (t Test) variance(r *Result, s sums) {
 		if s.dfArms >= 1 {
 			r.Phi, r.DF = s.pearsonArms/s.dfArms, s.dfArms
 		}
-		if t.Variance != VarianceQuasiArms && shared(s) {
+		if t.Variance == VarianceQuasiArms {
+			break
+		}
+		if shared(s) {
 			r.Phi, r.DF = s.pearsonWithin/s.dfWithin, s.dfWithin
+		}
+		if phi, df, ok := t.Prior.pool(r.Phi, r.DF); ok {
+			r.Phi, r.DF = phi, df
+			r.PriorPhi, r.PriorDF = t.Prior.Phi, t.Prior.DF
 		}
 	}
 	r.Bound, z = t.bound(r.Look, r.VBin*math.Max(1, r.Phi))
-	if r.DF >= 1 && t.Variance != VarianceQuasiNoFactor {
+	if r.DF >= 1 {
 		r.EmpFactor = studentFactor(r.DF, z)
 	}
 	r.V = r.VBin * math.Max(1, r.EmpFactor*r.Phi)
@@ -251,7 +271,7 @@ func (t Test) confidenceSequence(r *Result) {
 // sequence, and the same bound on the scale of Z at variance v.
 func (t Test) bound(look int, v float64) (bound, z float64) {
 	if t.Looks > 0 {
-		b := boundaries.get(t.Looks, t.Alpha)[look-1]
+		b := boundaries.get(t.Looks, t.Alpha, t.Spending)[look-1]
 		return b, b
 	}
 	b := -math.Log(t.Alpha)

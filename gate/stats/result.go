@@ -29,6 +29,10 @@ type Result struct {
 	// Phi is the Pearson dispersion φ̂ of the quasi-binomial variance
 	// models (1 when not estimated); DF its degrees of freedom there.
 	Phi float64
+	// PriorPhi and PriorDF are the history's dispersion when it was pooled
+	// into Phi and DF (0 when there was none, or it differed from the
+	// stage's beyond chance).
+	PriorPhi, PriorDF float64
 	// A = Σ w_s(1−π_s), B = Σ w_s·π_s, A2 = Σ w_s(1−π_s)², B2 = Σ w_s·π_s²:
 	// VBin = p̃_c(1−p̃_c)·A + p̃_b(1−p̃_b)·B, and Gamma's sums.
 	A, B, A2, B2 float64
@@ -81,6 +85,8 @@ func (r Result) Details() map[string]float64 {
 		"df":                     r.DF,
 		"emp_factor":             r.EmpFactor,
 		"phi":                    r.Phi,
+		"prior_phi":              r.PriorPhi,
+		"prior_df":               r.PriorDF,
 		"p_canary_tilde":         r.PcTilde,
 		"p_baseline_tilde":       r.PbTilde,
 		"z":                      r.Z,
@@ -109,7 +115,7 @@ func (r *Result) sanitize() {
 		&r.Alpha, &r.Margin, &r.Rho,
 		&r.CanaryTotal, &r.CanaryErrors, &r.BaselineTotal, &r.BaselineErrors,
 		&r.CanaryRate, &r.BaselineRate, &r.DHat,
-		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.Phi, &r.A, &r.B, &r.A2, &r.B2,
+		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.Phi, &r.PriorPhi, &r.PriorDF, &r.A, &r.B, &r.A2, &r.B2,
 		&r.PcTilde, &r.PbTilde, &r.Z, &r.Gamma,
 		&r.Bound, &r.NoGoBound, &r.GoBound, &r.LnMNoGo, &r.LnMGo,
 		&r.ExpectedCanaryErrors, &r.NeededCanaryRequests,
