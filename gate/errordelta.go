@@ -103,12 +103,13 @@ func futility(r *CheckResult, f stats.Futility, l *look) {
 	}
 }
 
-// chance prints a probability a person reads: "below 0.1%" or "0.4%".
+// chance prints a probability a person reads: "0.4%", "0.07%" or
+// "below 0.01%".
 func chance(p float64) string {
-	if p < 0.001 {
-		return "below 0.1%"
+	if p < 0.0001 {
+		return "below 0.01%"
 	}
-	return strconv.FormatFloat(100*p, 'f', 1, 64) + "%"
+	return strconv.FormatFloat(100*p, 'g', 2, 64) + "%"
 }
 
 // plural prints a count with its noun, "1 minute", "3 minutes".

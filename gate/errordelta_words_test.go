@@ -57,8 +57,8 @@ func TestErrorDeltaFutility(t *testing.T) {
 		t.Errorf("data futility: %q %v", r.Sentence, r.Details)
 	}
 	r = CheckResult{Details: map[string]float64{}}
-	futility(&r, stats.Futility{Futile: true, Reason: "power", LooksLeft: 1, PowerNoGo: 0.004, PowerGo: 0.00001}, l)
-	if !strings.Contains(r.Sentence, "in the 1 minute left before max_wait (chance of reaching no_go 0.4%, go below 0.1%)") {
+	futility(&r, stats.Futility{Futile: true, Reason: "power", LooksLeft: 1, PowerNoGo: 0.0007, PowerGo: 0.00001}, l)
+	if !strings.Contains(r.Sentence, "in the 1 minute left before max_wait (chance of reaching no_go 0.07%, go below 0.01%)") {
 		t.Errorf("power futility: %q", r.Sentence)
 	}
 	r = CheckResult{Details: map[string]float64{}}

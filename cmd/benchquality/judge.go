@@ -79,7 +79,35 @@ func withHistory(t stats.Test, history []stats.Minute) stats.Test {
 	return t
 }
 
+func withGoSpending(t stats.Test, sp stats.Spending) stats.Test {
+	t.GoSpending = &sp
+	return t
+}
+
 func asIs(r stats.Result) stats.Outcome { return r.Outcome }
+
+// pocockOf is the policy's error_delta with the group-sequential method.
+func pocockOf(ed config.ErrorDelta) config.ErrorDelta {
+	ed.Method = "pocock"
+	return ed
+}
+
+// futileAt asks the test every minute as sequential does and returns the
+// first minute it judged a decision out of reach before its last look
+// (on_futility: answer would give on_timeout then), or 0 if it decided
+// or reached the last look first.
+func futileAt(t stats.Test, ms []stats.Minute) int {
+	for k := 1; k <= len(ms); k++ {
+		r := t.Evaluate(ms[:k], k)
+		if r.Outcome == stats.Regression || r.Outcome == stats.NoRegression {
+			return 0
+		}
+		if t.Futility(r).Futile {
+			return k
+		}
+	}
+	return 0
+}
 
 // judges returns the gates compared, patchgate's as configured first.
 func judges(ed config.ErrorDelta) []judge {
@@ -99,6 +127,8 @@ func judges(ed config.ErrorDelta) []judge {
 			decide: sequential(errorDeltaTest(pocock, horizon), asIs)},
 		{name: "ablation: within-minute φ̂", what: "V = V_bin·max(1, f·φ̂), φ̂ the Pearson dispersion of the minutes' contrasts (k−1 df); no history",
 			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiWithin), asIs)},
+		{name: "ablation: go side HSD(−2)", what: "patchgate with the go side's α spent by the Hwang–Shih–DeCani function, γ = −2 (later than the Pocock type); the no_go side unchanged",
+			withHistory: sequentialWithHistory(withGoSpending(errorDeltaTest(pocock, horizon), stats.SpendHSDm2))},
 		{name: "ablation: O'Brien-Fleming", what: "patchgate with O'Brien-Fleming-type α spending instead of the Pocock type",
 			withHistory: sequentialWithHistory(withSpending(errorDeltaTest(pocock, horizon), stats.SpendOBF))},
 		{name: "ablation: binomial V (not valid)", what: "V = V_bin: no allowance for overdispersion; what a perfect dispersion model could reach on binomial errors",

@@ -128,6 +128,7 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 	}
 	res.stages = make([]*stage, len(jobs))
 	res.decisions = make([][]decision, len(jobs))
+	res.futileAt = make([]int, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range o.workers {
@@ -149,6 +150,7 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 					ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
 				}
 				res.stages[n], res.decisions[n] = s, ds
+				res.futileAt[n] = futileAt(withHistory(errorDeltaTest(pocockOf(ed), horizon), s.history), s.minutes)
 			}
 		}()
 	}

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
+	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/numfmt"
 )
 
@@ -90,6 +92,7 @@ func report(out io.Writer, o options, r *results) error {
 	healthy := r.rows(inFamily("healthy"))[0]
 	fmt.Fprintf(w, "| median minutes to a go on the healthy family ≤ 12 | %s | %s |\n", medianText(healthy.medianGo), met(healthy.medianGo, targetMedianGo))
 	fmt.Fprintln(w)
+	r.futility(w)
 
 	fmt.Fprintln(w, "Without the bursty and low-traffic families (binomial errors, 200–5,000 requests a minute):")
 	fmt.Fprintln(w)
@@ -156,6 +159,45 @@ func medianText(e estimate) string {
 		return none
 	}
 	return fmt.Sprintf("%.0f [%.0f, %.0f]", e.value, e.lo, e.hi)
+}
+
+// futility says what on_futility: answer (with on_timeout: no_go) does to
+// patchgate's stages: how many it answers early, the minutes that saves on
+// stages that would have stayed undecided, and the verdicts it changes
+// (stages the test would have decided go later).
+func (r *results) futility(w io.Writer) {
+	pg := 0
+	var fired, undecided, laterGo, laterGoBad, laterNoGo int
+	var saved, at float64
+	for i, m := range r.futileAt {
+		if m == 0 {
+			continue
+		}
+		fired++
+		at += float64(m)
+		switch r.decisions[i][pg].verdict {
+		case gate.Go:
+			laterGo++
+			if r.stages[i].bad {
+				laterGoBad++
+			}
+		case gate.NoGo:
+			laterNoGo++
+		default:
+			undecided++
+			saved += float64(horizon - m)
+		}
+	}
+	if fired == 0 {
+		fmt.Fprintf(w, "Futility (on_futility: answer): no stage was judged out of reach before a decision.\n\n")
+		return
+	}
+	fmt.Fprintf(w, "Futility (on_futility: answer, on_timeout: no_go): %s of %s stages (%.1f%%) were judged out of reach before a decision, at minute %.1f on average. "+
+		"%s of them would have stayed undecided to minute %d: the answer came %.1f minutes sooner on average. "+
+		"%s would have been decided later, %s no_go (the same answer, sooner) and %s go (%s of them on bad canaries): those %s verdicts change to on_timeout's no_go.\n\n",
+		count(float64(fired)), count(float64(len(r.stages))), 100*float64(fired)/float64(len(r.stages)), at/float64(fired),
+		count(float64(undecided)), horizon, saved/math.Max(float64(undecided), 1),
+		count(float64(laterGo+laterNoGo)), count(float64(laterNoGo)), count(float64(laterGo)), count(float64(laterGoBad)), count(float64(laterGo)))
 }
 
 // met compares a point estimate with its target and says how sure that is.

@@ -14,7 +14,11 @@ type results struct {
 	judges    []judge
 	stages    []*stage
 	decisions [][]decision // [stage][judge]
-	engine    engineReport
+	// futileAt is the minute patchgate's test judged a decision out of
+	// reach before max_wait (stats.Test.Futility), 0 if it never did
+	// before deciding.
+	futileAt []int
+	engine   engineReport
 }
 
 // row is one judge's figures over a group of stages.

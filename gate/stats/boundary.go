@@ -35,11 +35,15 @@ const (
 	// SpendOBF, O'Brien–Fleming-type (Lan–DeMets 1983):
 	// α(τ) = 2·(1 − Φ(z_{α/2}/√τ)), which spends almost nothing early.
 	SpendOBF
+	// SpendHSDm2: Hwang–Shih–DeCani α(τ) = α·(1−e^{−γτ})/(1−e^{−γ}), γ = −2.
+	SpendHSDm2
 )
 
 // spend returns the α spent by information fraction τ.
 func (sp Spending) spend(alpha, tau float64) float64 {
 	switch sp {
+	case SpendHSDm2:
+		return alpha * math.Expm1(2*tau) / math.Expm1(2)
 	case SpendOBF:
 		if tau <= 0 {
 			return 0

@@ -37,6 +37,10 @@ type Test struct {
 	// Spending is the α-spending function of the group-sequential test
 	// (default SpendPocock).
 	Spending Spending
+	// GoSpending, when set, is the spending function of the go side alone
+	// (each side is its own one-sided test at level α); the Student-t
+	// widening is then computed at the larger of the two bounds.
+	GoSpending *Spending
 }
 
 // Variance selects how the variance of S allows for errors that scatter
@@ -214,6 +218,9 @@ func (t Test) variance(r *Result, s sums) {
 		}
 	}
 	r.Bound, z = t.bound(r.Look, r.VBin*math.Max(1, r.Phi))
+	if t.Looks > 0 {
+		z = math.Max(z, t.goBound(r.Look))
+	}
 	if r.DF >= 1 {
 		r.EmpFactor = studentFactor(r.DF, z)
 	}
@@ -244,13 +251,22 @@ func shared(s sums) bool {
 // groupSequential applies the Pocock-type boundary with the Cornish–Fisher
 // skewness correction.
 func (t Test) groupSequential(r *Result) {
-	bk := r.Bound
+	bk, gk := r.Bound, t.goBound(r.Look)
 	r.NoGoBound = bk + math.Max(0, r.Gamma)*(bk*bk-1)/6
-	r.GoBound = bk + math.Max(0, -r.Gamma)*(bk*bk-1)/6
+	r.GoBound = gk + math.Max(0, -r.Gamma)*(gk*gk-1)/6
 	if !(r.V > 0) || !finite(r.Z, r.Gamma, r.NoGoBound, r.GoBound) {
 		return
 	}
 	r.Outcome = decide(r.Z >= r.NoGoBound, -r.Z >= r.GoBound)
+}
+
+// goBound is the go side's b_k.
+func (t Test) goBound(look int) float64 {
+	if t.GoSpending == nil {
+		b, _ := t.bound(look, 0)
+		return b
+	}
+	return boundaries.get(t.Looks, t.Alpha, *t.GoSpending)[look-1]
 }
 
 // confidenceSequence applies the one-sided normal-mixture sequences.

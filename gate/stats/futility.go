@@ -5,7 +5,7 @@ import "math"
 // FutilityLevel is the conditional power below which a side counts as out
 // of reach: with the difference estimated so far continuing, the test
 // would cross that side's bound by the last look less often than this.
-const FutilityLevel = 0.01
+const FutilityLevel = 0.001
 
 // Futility says whether the looks left before the last planned one can
 // still reach a decision at the traffic seen so far.
