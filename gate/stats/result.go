@@ -21,13 +21,14 @@ type Result struct {
 	DHat float64
 
 	// W = Σ w_s; S = Σ (Z_s − δ·w_s) = W·(D̂ − δ);
-	// V = max(VBin, EmpFactor·VEmp).
+	// V = VBin·max(1, EmpFactor·Phi) (the default, quasi-binomial) or
+	// max(VBin, EmpFactor·VEmp) (VarianceStudent). VEmp is reported either
+	// way.
 	W, S, V, VBin, VEmp float64
-	// DF is the effective degrees of freedom of VEmp and EmpFactor ≥ 1 the
-	// Student-t widening applied to it (see Test.Evaluate).
+	// DF is the degrees of freedom of Phi (of VEmp for VarianceStudent)
+	// and EmpFactor ≥ 1 the Student-t widening for them (see doc.go).
 	DF, EmpFactor float64
-	// Phi is the Pearson dispersion φ̂ of the quasi-binomial variance
-	// models (1 when not estimated); DF its degrees of freedom there.
+	// Phi is the dispersion φ̂ (1 when not estimated).
 	Phi float64
 	// PriorPhi and PriorDF are the history's dispersion when it was pooled
 	// into Phi and DF (0 when there was none, or it differed from the
