@@ -68,29 +68,43 @@ func report(out io.Writer, o options, r *results) error {
 
 	fmt.Fprintln(w, "## patchgate against the targets")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| target | patchgate | met |")
-	fmt.Fprintln(w, "| --- | --- | --- |")
-	pg := total[0]
-	fmt.Fprintf(w, "| false go ≤ 1%% | %s | %s |\n", rate(pg.falseGo), met(pg.falseGo, targetFalseGo))
-	fmt.Fprintf(w, "| false no_go ≤ 1%% | %s | %s |\n", rate(pg.falseNoGo), met(pg.falseNoGo, targetFalseNoGo))
-	worstGo, worstNoGo, worstGoName, worstNoGoName := estimate{}, estimate{}, "", ""
-	for _, f := range r.families {
-		x := r.rows(inFamily(f.name))[0]
-		if x.falseGo.n > 0 && (worstGo.n == 0 || x.falseGo.value > worstGo.value) {
-			worstGo, worstGoName = x.falseGo, f.name
-		}
-		if x.falseNoGo.n > 0 && (worstNoGo.n == 0 || x.falseNoGo.value > worstNoGo.value) {
-			worstNoGo, worstNoGoName = x.falseNoGo, f.name
-		}
-	}
-	fmt.Fprintf(w, "| false go ≤ 1%% in every family (the worst: %s) | %s | %s |\n", worstGoName, rate(worstGo), met(worstGo, targetFalseGo))
-	fmt.Fprintf(w, "| false no_go ≤ 1%% in every family (the worst: %s) | %s | %s |\n", worstNoGoName, rate(worstNoGo), met(worstNoGo, targetFalseNoGo))
-	fmt.Fprintf(w, "| undecided ≤ 8%% on good canaries with ≥ 100 req/min | %s | %s |\n", rate(pg.undecidedBusy), met(pg.undecidedBusy, targetUndecided))
-	fmt.Fprintf(w, "| canary requests to no_go ≤ 1.2× the fixed threshold's | %s | %s |\n", times(pg.vsThreshold), met(pg.vsThreshold, targetVsThreshold))
+	// The first judge is patchgate as configured, the second the test
+	// before issue 16, shown beside it.
+	fmt.Fprintf(w, "| target | patchgate | met | %s |\n", r.judges[1].name)
+	fmt.Fprintln(w, "| --- | --- | --- | --- |")
 	plain := r.rows(plainErrors)
-	fmt.Fprintf(w, "| the same ≤ 1.05× on the binomial families (bad, bad_ratio, drift, step) | %s | %s |\n", times(plain[0].vsThreshold), met(plain[0].vsThreshold, targetVsThresholdBinomial))
-	healthy := r.rows(inFamily("healthy"))[0]
-	fmt.Fprintf(w, "| median minutes to a go on the healthy family ≤ 12 | %s | %s |\n", medianText(healthy.medianGo), met(healthy.medianGo, targetMedianGo))
+	healthy := r.rows(inFamily("healthy"))
+	worst := func(j int, falseGo bool) (estimate, string) {
+		var e estimate
+		var name string
+		for _, f := range r.families {
+			x := r.rows(inFamily(f.name))[j]
+			v := x.falseNoGo
+			if falseGo {
+				v = x.falseGo
+			}
+			if v.n > 0 && (e.n == 0 || v.value > e.value) {
+				e, name = v, f.name
+			}
+		}
+		return e, name
+	}
+	line := func(target string, show func(estimate) string, limit float64, at func(j int) (estimate, string)) {
+		e, name := at(0)
+		b, bname := at(1)
+		fmt.Fprintf(w, "| %s | %s%s | %s | %s%s |\n", target, show(e), worstOf(name), met(e, limit), show(b), worstOf(bname))
+	}
+	of := func(rows []row, get func(row) estimate) func(int) (estimate, string) {
+		return func(j int) (estimate, string) { return get(rows[j]), "" }
+	}
+	line("false go ≤ 1%", rate, targetFalseGo, of(total, func(x row) estimate { return x.falseGo }))
+	line("false no_go ≤ 1%", rate, targetFalseNoGo, of(total, func(x row) estimate { return x.falseNoGo }))
+	line("false go ≤ 1% in every family", rate, targetFalseGo, func(j int) (estimate, string) { return worst(j, true) })
+	line("false no_go ≤ 1% in every family", rate, targetFalseNoGo, func(j int) (estimate, string) { return worst(j, false) })
+	line("undecided ≤ 8% on good canaries with ≥ 100 req/min", rate, targetUndecided, of(total, func(x row) estimate { return x.undecidedBusy }))
+	line("canary requests to no_go ≤ 1.2× the fixed threshold's", times, targetVsThreshold, of(total, func(x row) estimate { return x.vsThreshold }))
+	line("the same ≤ 1.05× on the binomial families (bad, bad_ratio, drift, step)", times, targetVsThresholdBinomial, of(plain, func(x row) estimate { return x.vsThreshold }))
+	line("median minutes to a go on the healthy family ≤ 12", medianText, targetMedianGo, of(healthy, func(x row) estimate { return x.medianGo }))
 	fmt.Fprintln(w)
 	r.futility(w)
 
@@ -152,6 +166,14 @@ func requests(e estimate) string {
 		return none
 	}
 	return fmt.Sprintf("%s [%s, %s]", count(e.value), count(e.lo), count(e.hi))
+}
+
+// worstOf names the family a worst-case figure comes from.
+func worstOf(family string) string {
+	if family == "" {
+		return ""
+	}
+	return " (" + family + ")"
 }
 
 func medianText(e estimate) string {
