@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/patchgate/patchgate/gate/stats"
 	"github.com/patchgate/patchgate/internal/config"
@@ -36,7 +38,11 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	if err != nil {
 		return sourceError(c.name(), err, queries...)
 	}
-	res := c.test(l.K).Evaluate(minutes, max(k, 1))
+	t := c.test(l.K)
+	// The history is read with the baseline's two queries (already listed)
+	// over the hour before the stage.
+	t.Prior = c.history(ctx, l)
+	res := t.Evaluate(minutes, max(k, 1))
 	r := result(c.name(), Inconclusive, "", queries...)
 	r.Observed, r.Threshold, r.Unit = ptr(res.DHat*100), ptr(c.cfg.MarginPP), "percentage points"
 	r.Details = res.Details()
@@ -47,11 +53,14 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	arms := fmt.Sprintf("canary %s errors (%s of %s) against baseline %s (%s of %s): %s",
 		percent(res.CanaryRate), num(res.CanaryErrors), num(res.CanaryTotal),
 		percent(res.BaselineRate), num(res.BaselineErrors), num(res.BaselineTotal), pp(res.DHat*100))
+	if s := skippedMinutes(minutes); s != "" {
+		arms += "; " + s
+	}
 	margin := fmt.Sprintf("%g pp", c.cfg.MarginPP)
 	rule := c.rule(res)
 	switch res.Outcome {
 	case stats.NotEnoughData:
-		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s", window, arms, needed(res))
+		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s", window, arms, needed(res, l.K-k, "error"))
 	case stats.Regression:
 		r.Verdict, r.outcome = Fail, string(NoGo)
 		r.Sentence = fmt.Sprintf("%s, beyond the %s margin, over %s; %s", arms, margin, window, rule)
@@ -64,18 +73,154 @@ func (c errorDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	if l.outcome != "" && k < l.k {
 		r.Sentence += fmt.Sprintf(" (decided at look %d; kept for this stage attempt)", k)
 	}
+	if l.outcome == "" {
+		futility(&r, t.Futility(res), l)
+	}
 	return r
+}
+
+// futility marks a waiting result whose decision is out of reach before
+// max_wait: Details["futile"] = 1 and a sentence saying why. The stage
+// answers its on_timeout at once when every waiting metric check is futile
+// and its on_futility is "answer" (the engine decides that, not the
+// check).
+func futility(r *CheckResult, f stats.Futility, l *look) {
+	if !f.Futile {
+		return
+	}
+	r.Details["futile"] = 1
+	switch f.Reason {
+	case "data":
+		r.Sentence += fmt.Sprintf("; at this traffic the test cannot start within the %s left before max_wait", plural(f.LooksLeft, "minute"))
+	case "power":
+		r.Details["futility_power_no_go"] = f.PowerNoGo
+		r.Details["futility_power_go"] = f.PowerGo
+		r.Sentence += fmt.Sprintf("; at this traffic and this difference, neither go nor no_go is within reach in the %s left before max_wait (chance of reaching no_go %s, go %s)",
+			plural(f.LooksLeft, "minute"), chance(f.PowerNoGo), chance(f.PowerGo))
+	}
+	if l.stage != nil && l.stage.OnFutility == config.FutilityWait {
+		r.Sentence += " (on_futility: wait, so the stage waits out max_wait)"
+	}
+}
+
+// chance prints a probability a person reads: "0.4%", "0.07%" or
+// "below 0.01%".
+func chance(p float64) string {
+	if p < 0.0001 {
+		return "below 0.01%"
+	}
+	return strconv.FormatFloat(100*p, 'g', 2, 64) + "%"
+}
+
+// plural prints a count with its noun, "1 minute", "3 minutes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return num(float64(n)) + " " + noun + "s"
+}
+
+// skippedMinutes names the minutes the test left out because an arm served
+// nothing, "" when there are none.
+func skippedMinutes(minutes []stats.Minute) string {
+	var canary, baseline, both []string
+	for i, m := range minutes {
+		c, b := m.CanaryTotal > 0, m.BaselineTotal > 0
+		switch {
+		case !c && !b:
+			both = append(both, strconv.Itoa(i+1))
+		case !c:
+			canary = append(canary, strconv.Itoa(i+1))
+		case !b:
+			baseline = append(baseline, strconv.Itoa(i+1))
+		}
+	}
+	var parts []string
+	for _, g := range []struct {
+		ms  []string
+		why string
+	}{{canary, "the canary served nothing"}, {baseline, "the baseline served nothing"}, {both, "neither arm served"}} {
+		if len(g.ms) == 0 {
+			continue
+		}
+		noun := "minute "
+		if len(g.ms) > 1 {
+			noun = "minutes "
+		}
+		parts = append(parts, noun+strings.Join(g.ms, ", ")+" ("+g.why+")")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "left out: " + strings.Join(parts, "; ")
+}
+
+// historyMinutes is how much of the service's history before the stage
+// the dispersion prior reads.
+const historyMinutes = 60
+
+// history reads the baseline's requests and errors per minute over the
+// hour before the stage started (the minutes ending at start−59m … start)
+// and returns their dispersion, the prior for the test's φ̂ (see
+// stats.HistoryDispersion). It only ever informs the variance: when it
+// cannot be read, the test runs without a prior.
+func (c errorDeltaCheck) history(ctx context.Context, l *look) stats.Prior {
+	if l.src == nil || l.render == nil {
+		return stats.Prior{}
+	}
+	var queries []string
+	for _, expr := range []string{l.service.SLI.Total, l.service.SLI.Errors} {
+		q, err := l.render.sli(expr, time.Minute, l.baseline, 60)
+		if err != nil {
+			return stats.Prior{}
+		}
+		queries = append(queries, q)
+	}
+	first := l.start.Add(-(historyMinutes - 1) * time.Minute)
+	series := make([]map[int64]float64, len(queries))
+	for i, q := range queries {
+		mat, err := l.src.rangeQuery(ctx, q, first, l.start, time.Minute)
+		if err != nil {
+			return stats.Prior{}
+		}
+		if series[i], err = oneSeries(q, mat); err != nil {
+			return stats.Prior{}
+		}
+	}
+	minutes := make([]stats.Minute, historyMinutes)
+	for m := range minutes {
+		ts := first.Add(time.Duration(m) * time.Minute).UnixMilli()
+		minutes[m] = stats.Minute{BaselineTotal: series[0][ts], BaselineErrors: series[1][ts]}
+	}
+	return stats.HistoryDispersion(minutes)
 }
 
 // rule is the short "how decided" tail of the sentence; every number
 // behind it is in the check's details.
 func (c errorDeltaCheck) rule(res stats.Result) string {
 	if res.Looks == 0 {
-		return fmt.Sprintf("confidence sequence at α=%g: ln M %.2f (no_go) and %.2f (go) against %.2f",
-			c.cfg.Alpha, res.LnMNoGo, res.LnMGo, res.Bound)
+		return fmt.Sprintf("confidence sequence at α=%g, wrong at most %s of the time each way however often it is asked: ln M %.2f (no_go) and %.2f (go) against %.2f%s",
+			c.cfg.Alpha, percentOf(res.Alpha), res.LnMNoGo, res.LnMGo, res.Bound, scatter(res))
 	}
-	return fmt.Sprintf("sequential test at look %d of %d: Z %.2f, no_go at Z ≥ %.2f, go at Z ≤ −%.2f",
-		res.Look, res.Looks, res.Z, res.NoGoBound, res.GoBound)
+	return fmt.Sprintf("sequential test at look %d of %d, wrong at most %s of the time each way however often it is asked: Z %.2f, no_go at Z ≥ %.2f, go at Z ≤ −%.2f%s",
+		res.Look, res.Looks, percentOf(res.Alpha), res.Z, res.NoGoBound, res.GoBound, scatter(res))
+}
+
+// percentOf prints a level such as 0.05 as "5%".
+func percentOf(a float64) string { return strconv.FormatFloat(100*a, 'g', 3, 64) + "%" }
+
+// scatter says how much the errors scatter beyond binomial and what the
+// estimate rests on, when the test allowed for it.
+func scatter(res stats.Result) string {
+	if !(res.Phi > 1) || !(res.V > res.VBin) {
+		return ""
+	}
+	from := plural(res.Minutes, "minute")
+	if res.PriorDF > 0 {
+		from += " and the hour before the stage"
+	}
+	return fmt.Sprintf("; errors scatter %.1f× as much as binomial ones (from %s), which widens the variance %.1f×",
+		res.Phi, from, res.V/res.VBin)
 }
 
 // percent prints a ratio as a percentage a person reads: two decimals,
@@ -93,17 +238,33 @@ func pp(v float64) string {
 	return fmt.Sprintf("%+.2f pp", v)
 }
 
-func needed(res stats.Result) string {
-	var s string
+// needed says what the test still needs before it can decide anything,
+// within what the stage can still see: looksLeft minutes before max_wait.
+// unit names what is counted ("error", "slow request").
+func needed(res stats.Result, looksLeft int, unit string) string {
+	requests := num(math.Ceil(res.NeededCanaryRequests))
 	switch {
+	case res.NeededMinutes > looksLeft && res.NeededCanaryRequests > 0:
+		return fmt.Sprintf("about %s more canary requests are needed, more than the %s left before max_wait bring at this traffic (%s expected at the margin, %d required)",
+			requests, plural(looksLeft, "minute"), expected(res.ExpectedCanaryErrors, unit), stats.DefaultMinExpectedErrors)
 	case res.NeededCanaryRequests > 0 && res.NeededMinutes > 0:
-		s = fmt.Sprintf("about %s more canary requests and %d more minute(s) with both arms serving are needed", num(math.Ceil(res.NeededCanaryRequests)), res.NeededMinutes)
+		return fmt.Sprintf("about %s more canary requests and %s with both arms serving are needed", requests, plural(res.NeededMinutes, "more minute"))
 	case res.NeededCanaryRequests > 0:
-		s = fmt.Sprintf("about %s more canary requests are needed (%.1f canary errors expected at the margin, %d required)", num(math.Ceil(res.NeededCanaryRequests)), res.ExpectedCanaryErrors, stats.DefaultMinExpectedErrors)
+		return fmt.Sprintf("about %s more canary requests are needed (%s expected at the margin, %d required)", requests, expected(res.ExpectedCanaryErrors, unit), stats.DefaultMinExpectedErrors)
+	case res.NeededMinutes > looksLeft:
+		return fmt.Sprintf("%s with both arms serving are needed (%d of %d so far), more than the %s left before max_wait", plural(res.NeededMinutes, "more minute"), res.Minutes, stats.DefaultMinMinutes, plural(looksLeft, "minute"))
 	case res.NeededMinutes > 0:
-		s = fmt.Sprintf("%d more minute(s) with both arms serving are needed (%d of %d so far)", res.NeededMinutes, res.Minutes, stats.DefaultMinMinutes)
-	default:
-		s = "more data is needed"
+		return fmt.Sprintf("%s with both arms serving are needed (%d of %d so far)", plural(res.NeededMinutes, "more minute"), res.Minutes, stats.DefaultMinMinutes)
+	}
+	return "more data is needed"
+}
+
+// expected prints the canary count expected at the margin with its noun:
+// "1.0 canary error", "3.2 canary errors".
+func expected(v float64, unit string) string {
+	s := strconv.FormatFloat(v, 'f', 1, 64) + " canary " + unit
+	if s != "1.0 canary "+unit {
+		s += "s"
 	}
 	return s
 }

@@ -222,8 +222,8 @@ func (c latencyDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 	r := result(c.name(), Inconclusive, "", queries...)
 	r.Observed, r.Threshold, r.Unit = ptr(res.DHat*100), ptr(c.cfg.MarginPP), "percentage points"
 	r.Details = latencyDetails(res, thr, arms, k, l)
-	window := fmt.Sprintf("%s–%s (%d minute(s), range queries step 1m)",
-		l.start.UTC().Format("15:04"), l.lookEnd(k).UTC().Format("15:04"), k)
+	window := fmt.Sprintf("%s–%s (%s, range queries step 1m)",
+		l.start.UTC().Format("15:04"), l.lookEnd(k).UTC().Format("15:04"), plural(k, "minute"))
 	pcts := percentiles(arms, k, l)
 	arm := fmt.Sprintf("canary %s of %s requests slower than %s (%s), baseline %s of %s (%s), difference %+.3fpp",
 		num(res.CanaryErrors), num(res.CanaryTotal), num(thr), pct(res.CanaryRate),
@@ -249,12 +249,15 @@ func (c latencyDeltaCheck) run(ctx context.Context, l *look) CheckResult {
 		r.missingData = true
 		r.Sentence = fmt.Sprintf("no minute yet in which both canary and baseline served requests over %s: %s", window, arm)
 	case res.Outcome == stats.NotEnoughData:
-		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s; %s", window, arm, pcts, strings.ReplaceAll(needed(res), "errors", "slow requests"))
+		r.Sentence = fmt.Sprintf("not enough data yet over %s: %s; %s; %s", window, arm, pcts, needed(res, l.K-k, "slow request"))
 	default:
 		r.Sentence = fmt.Sprintf("undecided over %s: %s; %s; %s", window, arm, pcts, rule)
 	}
 	if k < l.k {
 		r.Sentence += fmt.Sprintf(" (decided at look %d; every look recomputes the earlier ones)", k)
+	}
+	if r.Verdict == Inconclusive && !r.missingData {
+		futility(&r, t.Futility(res), l)
 	}
 	return r
 }

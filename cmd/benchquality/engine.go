@@ -42,7 +42,10 @@ var engineStart = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 // direct stats.Test.Evaluate did.
 type engineReport struct {
 	stages, looks int
-	mismatches    []string
+	// priorLooks are the looks that pooled the hour before the stage into
+	// φ̂ (the engine read it from the TSDB, the simulation from the stage).
+	priorLooks int
+	mismatches []string
 }
 
 // loadPolicy parses the benchmark's policy and returns it with its
@@ -107,7 +110,7 @@ func engineCheck(ctx context.Context, dir string, cfg *config.Config, ed config.
 					c = r
 				}
 			}
-			want := test.Evaluate(s.minutes[:k], k)
+			want := withHistory(test, s.history).Evaluate(s.minutes[:k], k)
 			if got, exp := c.Verdict, checkVerdict(want.Outcome); got != exp {
 				rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine %s (%s), Evaluate %s", s, k, got, c.Sentence, want.Outcome))
 				break
@@ -115,6 +118,13 @@ func engineCheck(ctx context.Context, dir string, cfg *config.Config, ed config.
 			if got := c.Details["canary_total"]; math.Abs(got-want.CanaryTotal) > 1e-6*math.Max(1, want.CanaryTotal) {
 				rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine read %v canary requests, simulated %v", s, k, got, want.CanaryTotal))
 				break
+			}
+			if got := c.Details["prior_df"]; math.Abs(got-want.PriorDF) > 1e-6*math.Max(1, want.PriorDF) {
+				rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine pooled a prior of %v degrees of freedom from the hour before the stage, simulated %v", s, k, got, want.PriorDF))
+				break
+			}
+			if want.PriorDF > 0 {
+				rep.priorLooks++
 			}
 			if c.Verdict != gate.Inconclusive {
 				break
@@ -157,11 +167,25 @@ func counters(s *stage) []metricsource.Sample {
 		{"baseline", "200", func(m stats.Minute) float64 { return m.BaselineTotal - m.BaselineErrors }},
 		{"baseline", "500", func(m stats.Minute) float64 { return m.BaselineErrors }},
 	}
-	out := make([]metricsource.Sample, 0, len(all)*(4*len(s.minutes)+1))
+	out := make([]metricsource.Sample, 0, len(all)*(4*(len(s.history)+len(s.minutes))+1))
 	for _, sr := range all {
 		labels := map[string]string{"__name__": "http_requests_total", "service": "bench", "stage_id": id, "track": sr.track, "code": sr.code}
 		v := float64(counterBase)
-		out = append(out, metricsource.Sample{Labels: labels, T: engineStart, V: v})
+		// The baseline served the hour before the stage alone.
+		begin := engineStart
+		if sr.track == "baseline" {
+			begin = engineStart.Add(-time.Duration(len(s.history)) * time.Minute)
+		}
+		out = append(out, metricsource.Sample{Labels: labels, T: begin, V: v})
+		if sr.track == "baseline" {
+			for i, m := range s.history {
+				step := sr.per(m) / 4
+				for q := 1; q <= 4; q++ {
+					v += step
+					out = append(out, metricsource.Sample{Labels: labels, T: begin.Add(time.Duration(i)*time.Minute + time.Duration(q)*15*time.Second), V: v})
+				}
+			}
+		}
 		for i, m := range s.minutes {
 			step := sr.per(m) / 4
 			for q := 1; q <= 4; q++ {

@@ -25,7 +25,9 @@ type stage struct {
 	bad bool
 	// canaryPerMinute is the canary's mean traffic by design.
 	canaryPerMinute float64
-	minutes         []stats.Minute
+	// history is the hour before the stage (baseline only).
+	history []stats.Minute
+	minutes []stats.Minute
 }
 
 // canaryUpTo is the canary's requests in the first k minutes.
@@ -196,6 +198,16 @@ func (f family) simulate(seed uint64, familyIndex, index int, margin float64) *s
 		}
 	}
 	s.canaryPerMinute = sum / horizon
+	// The hour before the stage, from its own stream so that the stage's
+	// minutes stay what they were without it: only the baseline serves,
+	// all of the traffic, at the baseline's error rate (drift extends
+	// backwards; incidents are in the stage only).
+	h := rand.New(rand.NewPCG(seed^0x68697374, uint64(familyIndex)<<32|uint64(index)))
+	s.history = make([]stats.Minute, horizon)
+	for i := -horizon; i < 0; i++ {
+		n := poisson(h, a.canary(i)+a.baseline(i))
+		s.history[i+horizon] = stats.Minute{BaselineTotal: n, BaselineErrors: binomial(h, n, a.rate(h, a.baselineP(i)))}
+	}
 	return s
 }
 

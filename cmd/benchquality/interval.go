@@ -71,3 +71,22 @@ func pairedRatio(a, b []float64, seed uint64) estimate {
 	slices.Sort(boot)
 	return estimate{value: value, lo: boot[int(0.025*resamples)], hi: boot[int(0.975*resamples)-1], n: len(a)}
 }
+
+// median returns the sample median with a distribution-free 95% interval
+// from the order statistics (the binomial(n, ½) normal approximation).
+func median(xs []float64) estimate {
+	n := len(xs)
+	if n == 0 {
+		return estimate{}
+	}
+	s := append([]float64(nil), xs...)
+	slices.Sort(s)
+	m := s[n/2]
+	if n%2 == 0 {
+		m = (s[n/2-1] + s[n/2]) / 2
+	}
+	h := 1.96 * math.Sqrt(float64(n)) / 2
+	lo := max(int(math.Floor(float64(n)/2-h)), 0)
+	hi := min(int(math.Ceil(float64(n)/2+h)), n-1)
+	return estimate{value: m, lo: s[lo], hi: s[hi], n: n}
+}

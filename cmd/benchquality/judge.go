@@ -1,8 +1,6 @@
 package main
 
 import (
-	"math"
-
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/gate/stats"
 	"github.com/patchgate/patchgate/internal/config"
@@ -15,6 +13,9 @@ type judge struct {
 	name   string
 	what   string
 	decide func(minutes []stats.Minute) (gate.Verdict, int)
+	// withHistory, when set, is used instead of decide: it also reads the
+	// hour before the stage.
+	withHistory func(history, minutes []stats.Minute) (gate.Verdict, int)
 }
 
 // decision is what a judge did on one stage.
@@ -53,31 +54,59 @@ func sequential(t stats.Test, outcome func(stats.Result) stats.Outcome) func([]s
 	}
 }
 
+func withVariance(t stats.Test, v stats.Variance) stats.Test {
+	t.Variance = v
+	return t
+}
+
+func withSpending(t stats.Test, sp stats.Spending) stats.Test {
+	t.Spending = sp
+	return t
+}
+
+// sequentialWithHistory is sequential with the stage's history as the
+// test's dispersion prior.
+func sequentialWithHistory(t stats.Test) func(h, ms []stats.Minute) (gate.Verdict, int) {
+	return func(h, ms []stats.Minute) (gate.Verdict, int) {
+		return sequential(withHistory(t, h), asIs)(ms)
+	}
+}
+
+// withHistory is the test with the hour before the stage as its prior
+// for φ, as gate/errordelta.go reads it.
+func withHistory(t stats.Test, history []stats.Minute) stats.Test {
+	t.Prior = stats.HistoryDispersion(history)
+	return t
+}
+
+func withGoSpending(t stats.Test, sp stats.Spending) stats.Test {
+	t.GoSpending = &sp
+	return t
+}
+
 func asIs(r stats.Result) stats.Outcome { return r.Outcome }
 
-// withoutFactor redoes a group-sequential look's final comparison with the
-// Student-t widening of the empirical variance switched off, that is with
-// V = max(V_bin, V_emp) as the statistics reference writes it, from the
-// numbers the result reports (S, V_bin, V_emp and the two bounds, which do
-// not depend on V). gate/stats has no switch for this; it is an ablation
-// for the report, not something the gate can run.
-func withoutFactor(r stats.Result) stats.Outcome {
-	if r.Outcome == stats.NotEnoughData {
-		return stats.NotEnoughData
+// pocockOf is the policy's error_delta with the group-sequential method.
+func pocockOf(ed config.ErrorDelta) config.ErrorDelta {
+	ed.Method = "pocock"
+	return ed
+}
+
+// futileAt asks the test every minute as sequential does and returns the
+// first minute it judged a decision out of reach before its last look
+// (on_futility: answer would give on_timeout then), or 0 if it decided
+// or reached the last look first.
+func futileAt(t stats.Test, ms []stats.Minute) int {
+	for k := 1; k <= len(ms); k++ {
+		r := t.Evaluate(ms[:k], k)
+		if r.Outcome == stats.Regression || r.Outcome == stats.NoRegression {
+			return 0
+		}
+		if t.Futility(r).Futile {
+			return k
+		}
 	}
-	v := math.Max(r.VBin, r.VEmp)
-	if !(v > 0) || !(r.NoGoBound > 0) || !(r.GoBound > 0) {
-		return stats.Undecided
-	}
-	z := r.S / math.Sqrt(v)
-	noGo, goOn := z >= r.NoGoBound, -z >= r.GoBound
-	switch {
-	case noGo && !goOn:
-		return stats.Regression
-	case goOn && !noGo:
-		return stats.NoRegression
-	}
-	return stats.Undecided
+	return 0
 }
 
 // judges returns the gates compared, patchgate's as configured first.
@@ -88,12 +117,24 @@ func judges(ed config.ErrorDelta) []judge {
 	cs := ed
 	cs.Method = "confidence_sequence"
 	return []judge{
-		{name: "patchgate", what: "error_delta as configured (Pocock-type group-sequential over 60 looks, α = 0.05 each way), asked every minute",
+		{name: "patchgate", what: "error_delta as configured (Pocock-type group-sequential over 60 looks, α = 0.05 each way; V = V_bin·max(1, f·φ̂), φ̂ pooled over both arms and the hour before the stage), asked every minute",
+			withHistory: sequentialWithHistory(errorDeltaTest(pocock, horizon))},
+		{name: "before issue 16", what: "the same looks with V = max(V_bin, f·V_emp), the Student-t widening of the contrasts' empirical variance (k−1 df)",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceStudent), asIs)},
+		{name: "ablation: φ̂ over both arms only", what: "V = V_bin·max(1, f·φ̂), φ̂ each arm's Pearson dispersion around its own rate, pooled (2(k−1) df); no within-minute switch, no history",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiArms), asIs)},
+		{name: "ablation: no history", what: "patchgate without the hour before the stage (φ̂ from the stage alone, with the within-minute switch)",
 			decide: sequential(errorDeltaTest(pocock, horizon), asIs)},
-		{name: "patchgate, no t-factor", what: "the same looks with V = max(V_bin, V_emp): the Student-t widening off (ablation, recomputed from each look's numbers)",
-			decide: sequential(errorDeltaTest(pocock, horizon), withoutFactor)},
-		{name: "patchgate, confidence sequence", what: "error_delta with method: confidence_sequence (open-ended)",
-			decide: sequential(errorDeltaTest(cs, horizon), asIs)},
+		{name: "ablation: within-minute φ̂", what: "V = V_bin·max(1, f·φ̂), φ̂ the Pearson dispersion of the minutes' contrasts (k−1 df); no history",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiWithin), asIs)},
+		{name: "ablation: go side HSD(−2)", what: "patchgate with the go side's α spent by the Hwang–Shih–DeCani function, γ = −2 (later than the Pocock type); the no_go side unchanged",
+			withHistory: sequentialWithHistory(withGoSpending(errorDeltaTest(pocock, horizon), stats.SpendHSDm2))},
+		{name: "ablation: O'Brien-Fleming", what: "patchgate with O'Brien-Fleming-type α spending instead of the Pocock type",
+			withHistory: sequentialWithHistory(withSpending(errorDeltaTest(pocock, horizon), stats.SpendOBF))},
+		{name: "ablation: binomial V (not valid)", what: "V = V_bin: no allowance for overdispersion; what a perfect dispersion model could reach on binomial errors",
+			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceBinomial), asIs)},
+		{name: "patchgate, confidence sequence", what: "error_delta with method: confidence_sequence (open-ended), same variance and prior",
+			withHistory: sequentialWithHistory(errorDeltaTest(cs, horizon))},
 		{name: "threshold at 10m", what: "canary error rate − baseline error rate over the first 10 minutes > δ → no_go, else go (one check at minute 10)",
 			decide: thresholdAt(10, margin)},
 		{name: "threshold every minute", what: "Flagger/Argo analysis: every minute, the last minute's rates; > δ once → no_go; 10 passing minutes → go",

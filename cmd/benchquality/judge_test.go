@@ -50,39 +50,6 @@ func TestThresholds(t *testing.T) {
 	}
 }
 
-// The ablation must agree with the gate's own outcome whenever the
-// Student-t factor is 1, and never decide on a look without enough data.
-func TestWithoutFactorMatchesTheGateWhenTheFactorIsOne(t *testing.T) {
-	_, ed, err := loadPolicy()
-	if err != nil {
-		t.Fatal(err)
-	}
-	test := errorDeltaTest(ed, horizon)
-	fs := families()
-	checked := 0
-	for f := range fs {
-		for i := range 20 {
-			s := fs[f].simulate(3, f, i, ed.MarginPP/100)
-			for k := 1; k <= horizon; k++ {
-				r := test.Evaluate(s.minutes[:k], k)
-				got := withoutFactor(r)
-				if r.Outcome == stats.NotEnoughData && got != stats.NotEnoughData {
-					t.Fatalf("%s look %d: %s without enough data", s, k, got)
-				}
-				if r.EmpFactor == 1 && got != r.Outcome {
-					t.Fatalf("%s look %d: factor 1, gate %s, ablation %s", s, k, r.Outcome, got)
-				}
-				if r.EmpFactor == 1 {
-					checked++
-				}
-			}
-		}
-	}
-	if checked == 0 {
-		t.Fatal("no look had a factor of 1: the comparison checked nothing")
-	}
-}
-
 func TestWilson(t *testing.T) {
 	// Wilson (1927) score interval, e.g. 0 of 10: [0, 0.2775]; 5 of 10: [0.2366, 0.7634].
 	cases := []struct {

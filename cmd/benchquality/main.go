@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/patchgate/patchgate/gate"
 )
 
 func main() {
@@ -126,6 +128,7 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 	}
 	res.stages = make([]*stage, len(jobs))
 	res.decisions = make([][]decision, len(jobs))
+	res.futileAt = make([]int, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range o.workers {
@@ -137,10 +140,17 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 				s := res.families[jb.family].simulate(jb.seed, jb.family, jb.i, margin)
 				ds := make([]decision, len(res.judges))
 				for j, jd := range res.judges {
-					v, m := jd.decide(s.minutes)
+					var v gate.Verdict
+					var m int
+					if jd.withHistory != nil {
+						v, m = jd.withHistory(s.history, s.minutes)
+					} else {
+						v, m = jd.decide(s.minutes)
+					}
 					ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
 				}
 				res.stages[n], res.decisions[n] = s, ds
+				res.futileAt[n] = futileAt(withHistory(errorDeltaTest(pocockOf(ed), horizon), s.history), s.minutes)
 			}
 		}()
 	}

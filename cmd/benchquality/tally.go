@@ -14,7 +14,11 @@ type results struct {
 	judges    []judge
 	stages    []*stage
 	decisions [][]decision // [stage][judge]
-	engine    engineReport
+	// futileAt is the minute patchgate's test judged a decision out of
+	// reach before max_wait (stats.Test.Futility), 0 if it never did
+	// before deciding.
+	futileAt []int
+	engine   engineReport
 }
 
 // row is one judge's figures over a group of stages.
@@ -31,6 +35,8 @@ type row struct {
 	// minutesGo is to go on good stages, minutesNoGo and requestsNoGo to
 	// no_go on bad stages.
 	minutesGo, minutesNoGo, requestsNoGo estimate
+	// medianGo is the median minutes to go on good stages that went.
+	medianGo estimate
 	// vsThreshold is Σ canary requests to no_go / Σ the threshold at 10m's,
 	// over the bad stages both stopped.
 	vsThreshold estimate
@@ -102,7 +108,7 @@ func (r *results) rows(in func(*stage) bool) []row {
 			falseGo: wilson(falseGo, bad), falseNoGo: wilson(falseNoGo, good),
 			undecided: wilson(undecided, n), undecidedBusy: wilson(undecidedBusy, busyGood),
 			minutes: mean(minutes), requests: mean(requests),
-			minutesGo: mean(minutesGo), minutesNoGo: mean(minutesNoGo), requestsNoGo: mean(requestsNoGo),
+			minutesGo: mean(minutesGo), medianGo: median(minutesGo), minutesNoGo: mean(minutesNoGo), requestsNoGo: mean(requestsNoGo),
 			vsThreshold: pairedRatio(pairA, pairB, uint64(j)+1),
 		}
 	}

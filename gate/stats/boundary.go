@@ -26,6 +26,33 @@ func PocockSpend(alpha, tau float64) float64 {
 	return alpha * math.Log1p((math.E-1)*tau)
 }
 
+// Spending is an α-spending function of the group-sequential test.
+type Spending int
+
+const (
+	// SpendPocock (the default): α(τ) = α·ln(1+(e−1)τ).
+	SpendPocock Spending = iota
+	// SpendOBF, O'Brien–Fleming-type (Lan–DeMets 1983):
+	// α(τ) = 2·(1 − Φ(z_{α/2}/√τ)), which spends almost nothing early.
+	SpendOBF
+	// SpendHSDm2: Hwang–Shih–DeCani α(τ) = α·(1−e^{−γτ})/(1−e^{−γ}), γ = −2.
+	SpendHSDm2
+)
+
+// spend returns the α spent by information fraction τ.
+func (sp Spending) spend(alpha, tau float64) float64 {
+	switch sp {
+	case SpendHSDm2:
+		return alpha * math.Expm1(2*tau) / math.Expm1(2)
+	case SpendOBF:
+		if tau <= 0 {
+			return 0
+		}
+		return 2 * normSF(normUpperQuantile(alpha/2)/math.Sqrt(tau))
+	}
+	return PocockSpend(alpha, tau)
+}
+
 // PocockBoundaries returns b_1..b_K, the one-sided upper boundaries on the
 // Z scale for K equally spaced looks at a Gaussian random walk, such that
 // P(Z_1 < b_1, …, Z_{k−1} < b_{k−1}, Z_k ≥ b_k) = α(k/K) − α((k−1)/K) with
@@ -42,7 +69,7 @@ func PocockBoundaries(K int, alpha float64) []float64 {
 	if K < 1 || K > MaxLooks || !(alpha > 0 && alpha < 1) {
 		return nil
 	}
-	b := boundaries.get(K, alpha)
+	b := boundaries.get(K, alpha, SpendPocock)
 	out := make([]float64, len(b))
 	copy(out, b)
 	return out
@@ -55,6 +82,7 @@ var boundaries = boundaryCache{m: map[boundaryKey]*boundaryEntry{}}
 type boundaryKey struct {
 	looks int
 	alpha float64
+	spend Spending
 }
 
 type boundaryEntry struct {
@@ -68,8 +96,8 @@ type boundaryCache struct {
 }
 
 // get returns the shared slice for (K, α); callers must not modify it.
-func (c *boundaryCache) get(K int, alpha float64) []float64 {
-	key := boundaryKey{K, alpha}
+func (c *boundaryCache) get(K int, alpha float64, sp Spending) []float64 {
+	key := boundaryKey{K, alpha, sp}
 	c.mu.Lock()
 	e, ok := c.m[key]
 	if !ok {
@@ -77,7 +105,7 @@ func (c *boundaryCache) get(K int, alpha float64) []float64 {
 		c.m[key] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.b = pocockBoundaries(K, alpha, gridStep) })
+	e.once.Do(func() { e.b = spendingBoundaries(K, alpha, gridStep, sp) })
 	return e.b
 }
 
@@ -90,6 +118,11 @@ func (c *boundaryCache) get(K int, alpha float64) []float64 {
 // only a few hundred distinct values per look, and the convolution is a
 // banded sum of products.
 func pocockBoundaries(K int, alpha, h float64) []float64 {
+	return spendingBoundaries(K, alpha, h, SpendPocock)
+}
+
+// spendingBoundaries is pocockBoundaries for any spending function.
+func spendingBoundaries(K int, alpha, h float64, sp Spending) []float64 {
 	b := make([]float64, K)
 	var (
 		mass  []float64 // sub-density times Simpson weight at each grid point
@@ -97,8 +130,11 @@ func pocockBoundaries(K int, alpha, h float64) []float64 {
 		spent float64
 	)
 	for k := 1; k <= K; k++ {
-		next := PocockSpend(alpha, float64(k)/float64(K))
-		target := next - spent
+		next := sp.spend(alpha, float64(k)/float64(K))
+		// Spending functions that spend almost nothing early (O'Brien–
+		// Fleming) would put the first bounds at infinity; 1e-15 puts them
+		// about 8 standard deviations out, which no statistic reaches.
+		target := math.Max(next-spent, 1e-15)
 		spent = next
 		rootK := math.Sqrt(float64(k))
 

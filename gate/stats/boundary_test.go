@@ -155,3 +155,51 @@ func TestPocockBoundariesConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSpendingCrossingMonteCarlo is the same for the other spending
+// functions: the walk crosses by look k with probability α(k/K).
+func TestSpendingCrossingMonteCarlo(t *testing.T) {
+	const (
+		looks = 30
+		alpha = 0.05
+	)
+	n := 100000
+	if testing.Short() {
+		n = 20000
+	}
+	for _, sp := range []struct {
+		name string
+		sp   Spending
+	}{{"O'Brien-Fleming", SpendOBF}, {"HSD(-2)", SpendHSDm2}} {
+		t.Run(sp.name, func(t *testing.T) {
+			b := boundaries.get(looks, alpha, sp.sp)
+			r := rand.New(rand.NewPCG(8, 12))
+			var crossed, crossedHalf int
+			for range n {
+				var s float64
+				for k := 1; k <= looks; k++ {
+					s += r.NormFloat64()
+					if s/math.Sqrt(float64(k)) >= b[k-1] {
+						crossed++
+						if k <= looks/2 {
+							crossedHalf++
+						}
+						break
+					}
+				}
+			}
+			for _, c := range []struct {
+				name  string
+				count int
+				want  float64
+			}{{"all looks", crossed, alpha}, {"first half", crossedHalf, sp.sp.spend(alpha, 0.5)}} {
+				got := float64(c.count) / float64(n)
+				se := math.Sqrt(c.want * (1 - c.want) / float64(n))
+				if math.Abs(got-c.want) > 3.5*se+1e-4 {
+					t.Errorf("%s: P(cross) = %.4f, want %.4f ± %.4f", c.name, got, c.want, 3.5*se)
+				}
+				t.Logf("%s: P(cross) = %.4f (want %.4f, n = %d)", c.name, got, c.want, n)
+			}
+		})
+	}
+}

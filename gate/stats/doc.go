@@ -18,25 +18,40 @@
 // incident, a change of traffic mix) cancels inside its minute, because
 // each minute compares the arms only with each other.
 //
-// The variance of S is estimated twice. VBin is the binomial variance
+// The variance of S starts from the binomial one, VBin =
 // p̃_c(1−p̃_c)·Σ w_s(1−π_s) + p̃_b(1−p̃_b)·Σ w_s·π_s, where (p̃_c, p̃_b) is
 // the maximum-likelihood estimate from the cumulative counts under the
 // constraint p_c − p_b = δ (Farrington & Manning 1990; a cubic with a
-// closed-form root, see ConstrainedMLE). VEmp = t'/(t'−1)·Σ (Z_s − w_s·D̂)²
-// is the empirical variance over the t' minutes, which sees bursty,
-// overdispersed errors that the binomial model does not. The test uses
-// V = max(VBin, EmpFactor·VEmp) and Z = S/√V.
+// closed-form root, see ConstrainedMLE). Errors often scatter more than
+// binomially from minute to minute (bursts, retries, one bad host), so the
+// test (Variance: VarianceQuasi, the default) uses the quasi-binomial
 //
-// EmpFactor is this package's addition to the reference. With few
-// minutes, VEmp has few degrees of freedom and S/√VEmp is Student-t rather
-// than normal; taking it as normal gave false no_go rates of 9–10% and
-// false go rates up to 14% at the margin (α = 5%, simulated) under
-// beta-binomial errors and after a shared error step that coincided with
-// a traffic shift. EmpFactor = (t_ν⁻¹(q)/z)², where z
-// is the look's bound on the normal scale, q = 1−Φ(z) and ν the effective
-// degrees of freedom of VEmp (Satterthwaite, with each minute's binomial
-// variance at its own pooled error rate as its weight, at most t'−1). It
-// is 1 for many minutes and large for few.
+//	V = VBin·max(1, f·φ̂)
+//
+// where φ̂ is the Pearson dispersion of both arms pooled: each arm's
+// Σ (x_s − n_s·p̂)²/(n_s·p̂(1−p̂)) around its own rate, over 2(k−1) degrees
+// of freedom for k minutes. A level both arms share that moved (an
+// incident, a drift) inflates it; an F test of that part against the
+// within-minute part Σ (Z_s − w_s·D̂)²/(w_s·p̄_s(1−p̄_s)) (k−1 degrees of
+// freedom, blind to anything the arms share) then switches to the
+// within-minute dispersion alone (level 1%). The hour before the stage
+// (Test.Prior, see HistoryDispersion: successive differences of the
+// baseline's minutes, about 39 degrees of freedom) is pooled into φ̂
+// unless the stage is burstier (one-sided p < 0.25) or calmer (p < 0.01)
+// than its history. f = (t_ν⁻¹(q)/z)², z the look's bound on the normal
+// scale, q = 1−Φ(z), ν the degrees of freedom of φ̂, widens V so that
+// S/√V crosses z no more often than a normal statistic would; it is 1 for
+// many degrees of freedom and large for few, which is why the history's
+// and the second arm's degrees of freedom matter.
+//
+// Before issue 16 the test used V = max(VBin, f·VEmp) with VEmp =
+// t'/(t'−1)·Σ (Z_s − w_s·D̂)², the empirical variance of the contrasts, and
+// f at its Satterthwaite degrees of freedom (≤ k−1): valid under bursts
+// and shared steps (taking S/√VEmp as normal gave false no_go rates of
+// 9–10% and false go up to 14% at the margin), but f·VEmp exceeded VBin
+// even on binomial errors at few minutes, costing 30% more canary traffic
+// to a no_go. It stays selectable (VarianceStudent); docs/decision-quality.md
+// compares them.
 //
 // # The decision
 //
@@ -55,7 +70,18 @@
 //	go    (NoRegression) iff −Z ≥ b_k + max(0, −γ)·(b_k²−1)/6
 //
 // Each rule is a one-sided test at level α. A look that is skipped spends
-// its α unused; a look past K uses b_K.
+// its α unused; a look past K uses b_K. Test.Spending selects an
+// O'Brien–Fleming-type or Hwang–Shih–DeCani (γ = −2) function instead,
+// and Test.GoSpending the go side's alone (both measured, neither the
+// default: see docs/decision-quality.md).
+//
+// # Futility
+//
+// Test.Futility says when a waiting test can no longer decide by its last
+// look at the traffic seen so far: the minutes it still needs to start go
+// past the last look, or neither side's conditional power (with the
+// difference estimated so far continuing) reaches 0.1%. The gate then
+// answers the stage's on_timeout at once (on_futility: answer).
 //
 // With no planned number of looks (Test.Looks = 0) the test is the
 // one-sided Robbins normal-mixture confidence sequence on the same S and

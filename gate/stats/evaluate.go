@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Defaults used when a Test field is zero.
@@ -26,7 +28,45 @@ type Test struct {
 	Rho               float64
 	MinMinutes        int     // default 3
 	MinExpectedErrors float64 // default 5
+	// Variance is the variance model of S (default VarianceQuasi).
+	Variance Variance
+	// Prior is the dispersion of the minutes before the stage (see
+	// HistoryDispersion), pooled with the stage's own estimate of φ by
+	// the quasi-binomial variance models; zero means none.
+	Prior Prior
+	// Spending is the α-spending function of the group-sequential test
+	// (default SpendPocock).
+	Spending Spending
+	// GoSpending, when set, is the spending function of the go side alone
+	// (each side is its own one-sided test at level α); the Student-t
+	// widening is then computed at the larger of the two bounds.
+	GoSpending *Spending
 }
+
+// Variance selects how the variance of S allows for errors that scatter
+// more than binomially from minute to minute.
+type Variance int
+
+const (
+	// VarianceQuasi (the default): V = VBin·max(1, f·φ̂), φ̂ the Pearson
+	// dispersion pooled over both arms, each around its own rate
+	// (2(k−1) degrees of freedom), f its Student-t widening; when the
+	// arms' errors moved together beyond chance (a shared incident, a
+	// drift), φ̂ is the within-minute dispersion alone (k−1).
+	VarianceQuasi Variance = iota
+	// VarianceStudent: V = max(VBin, f·VEmp), f the Student-t widening of
+	// the empirical variance of the minutes' contrasts (before issue 16).
+	VarianceStudent
+	// Ablations (cmd/benchquality): VarianceQuasiArms never switches to
+	// the within-minute dispersion, VarianceQuasiWithin always uses it;
+	// neither reads a Prior.
+	VarianceQuasiArms
+	VarianceQuasiWithin
+	// VarianceBinomial: V = VBin, no allowance for overdispersion (an
+	// ablation: what a perfect dispersion model could at best reach on
+	// binomial errors).
+	VarianceBinomial
+)
 
 func (t Test) withDefaults() Test {
 	if t.Alpha == 0 {
@@ -119,14 +159,7 @@ func (t Test) Evaluate(minutes []Minute, look int) Result {
 	// variance for its few degrees of freedom, so that S/√V crosses the
 	// look's bound (z on the normal scale) no more often than a normal
 	// statistic would: EmpFactor = (t_ν⁻¹(1−Φ(z))/z)², ν = DF.
-	r.DF = s.df
-	var z float64
-	r.Bound, z = t.bound(r.Look, math.Max(r.VBin, r.VEmp))
-	r.EmpFactor = 1
-	if r.VEmp > 0 {
-		r.EmpFactor = studentFactor(r.DF, z)
-	}
-	r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
+	t.variance(&r, s)
 	if r.V > 0 {
 		r.Z = r.S / math.Sqrt(r.V)
 	}
@@ -146,16 +179,94 @@ func (t Test) Evaluate(minutes []Minute, look int) Result {
 	return r
 }
 
+// variance sets V (and Bound, which the Student-t widening needs on the
+// normal scale) by the test's variance model.
+func (t Test) variance(r *Result, s sums) {
+	r.EmpFactor, r.Phi = 1, 1
+	var z float64
+	switch t.Variance {
+	case VarianceBinomial:
+		r.DF = 0
+		r.Bound, _ = t.bound(r.Look, r.VBin)
+		r.V = r.VBin
+		return
+	case VarianceStudent:
+		r.DF = s.df
+		r.Bound, z = t.bound(r.Look, math.Max(r.VBin, r.VEmp))
+		if r.VEmp > 0 {
+			r.EmpFactor = studentFactor(r.DF, z)
+		}
+		r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
+		return
+	case VarianceQuasiWithin:
+		if s.dfWithin >= 1 {
+			r.Phi, r.DF = s.pearsonWithin/s.dfWithin, s.dfWithin
+		}
+	default:
+		if s.dfArms >= 1 {
+			r.Phi, r.DF = s.pearsonArms/s.dfArms, s.dfArms
+		}
+		if t.Variance == VarianceQuasiArms {
+			break
+		}
+		if shared(s) {
+			r.Phi, r.DF = s.pearsonWithin/s.dfWithin, s.dfWithin
+		}
+		if phi, df, ok := t.Prior.pool(r.Phi, r.DF); ok {
+			r.Phi, r.DF = phi, df
+			r.PriorPhi, r.PriorDF = t.Prior.Phi, t.Prior.DF
+		}
+	}
+	r.Bound, z = t.bound(r.Look, r.VBin*math.Max(1, r.Phi))
+	if t.Looks > 0 {
+		z = math.Max(z, t.goBound(r.Look))
+	}
+	if r.DF >= 1 {
+		r.EmpFactor = studentFactor(r.DF, z)
+	}
+	r.V = r.VBin * math.Max(1, r.EmpFactor*r.Phi)
+}
+
+// sharedLevel is the level of the test that the arms' errors moved
+// together from minute to minute.
+var sharedLevel = 0.01
+
+// shared reports whether the part of the arms' Pearson statistic that
+// the within-minute contrasts do not see (a level both arms share, which
+// moved) is significantly larger than the within-minute part.
+func shared(s sums) bool {
+	if !(s.dfWithin >= 1) || !(s.dfArms > s.dfWithin) {
+		return false
+	}
+	df1 := s.dfArms - s.dfWithin
+	level := math.Max(s.pearsonArms-s.pearsonWithin, 0) / df1
+	within := s.pearsonWithin / s.dfWithin
+	if !(within > 0) {
+		return level > 0
+	}
+	f := distuv.F{D1: df1, D2: s.dfWithin}
+	return f.Survival(level/within) < sharedLevel
+}
+
 // groupSequential applies the Pocock-type boundary with the Cornish–Fisher
 // skewness correction.
 func (t Test) groupSequential(r *Result) {
-	bk := r.Bound
+	bk, gk := r.Bound, t.goBound(r.Look)
 	r.NoGoBound = bk + math.Max(0, r.Gamma)*(bk*bk-1)/6
-	r.GoBound = bk + math.Max(0, -r.Gamma)*(bk*bk-1)/6
+	r.GoBound = gk + math.Max(0, -r.Gamma)*(gk*gk-1)/6
 	if !(r.V > 0) || !finite(r.Z, r.Gamma, r.NoGoBound, r.GoBound) {
 		return
 	}
 	r.Outcome = decide(r.Z >= r.NoGoBound, -r.Z >= r.GoBound)
+}
+
+// goBound is the go side's b_k.
+func (t Test) goBound(look int) float64 {
+	if t.GoSpending == nil {
+		b, _ := t.bound(look, 0)
+		return b
+	}
+	return boundaries.get(t.Looks, t.Alpha, *t.GoSpending)[look-1]
 }
 
 // confidenceSequence applies the one-sided normal-mixture sequences.
@@ -176,7 +287,7 @@ func (t Test) confidenceSequence(r *Result) {
 // sequence, and the same bound on the scale of Z at variance v.
 func (t Test) bound(look int, v float64) (bound, z float64) {
 	if t.Looks > 0 {
-		b := boundaries.get(t.Looks, t.Alpha)[look-1]
+		b := boundaries.get(t.Looks, t.Alpha, t.Spending)[look-1]
 		return b, b
 	}
 	b := -math.Log(t.Alpha)

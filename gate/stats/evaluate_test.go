@@ -19,7 +19,7 @@ func TestEvaluateArithmetic(t *testing.T) {
 		{900, 15, 4200, 41},
 		{1100, 10, 3800, 28},
 	}
-	r := Test{Margin: 0.005, Looks: 60}.Evaluate(minutes, 5)
+	r := Test{Margin: 0.005, Looks: 60, Variance: VarianceStudent}.Evaluate(minutes, 5)
 	want := []struct {
 		name      string
 		got, want float64
@@ -78,6 +78,74 @@ func TestEvaluateArithmetic(t *testing.T) {
 	}
 	if r.Outcome != Undecided {
 		t.Errorf("outcome %v, want undecided (Z = %.3f, bounds %.3f/%.3f)", r.Outcome, r.Z, r.NoGoBound, r.GoBound)
+	}
+}
+
+// TestQuasiArithmetic recomputes the default variance model's numbers
+// from the minutes: each arm's Pearson statistic around its own rate,
+// pooled over 2(k−1) degrees of freedom, and V = VBin·max(1, f·φ̂).
+func TestQuasiArithmetic(t *testing.T) {
+	minutes := []Minute{
+		{1000, 12, 4000, 35},
+		{1200, 9, 3900, 30},
+		{0, 0, 4100, 33}, // canary not serving: skipped
+		{900, 25, 4200, 61},
+		{1100, 10, 3800, 28},
+	}
+	r := Test{Margin: 0.005, Looks: 60}.Evaluate(minutes, 5)
+	pc, pb := 56.0/4200, 154.0/15900
+	var x2 float64
+	for _, m := range []Minute{minutes[0], minutes[1], minutes[3], minutes[4]} {
+		ec, eb := m.CanaryTotal*pc, m.BaselineTotal*pb
+		x2 += (m.CanaryErrors-ec)*(m.CanaryErrors-ec)/(ec*(1-pc)) + (m.BaselineErrors-eb)*(m.BaselineErrors-eb)/(eb*(1-pb))
+	}
+	phi := x2 / 6
+	b := PocockBoundaries(60, 0.05)[4]
+	tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: 6}.Quantile(1 - normSF(b))
+	f := (tq / b) * (tq / b)
+	wantV := r.VBin * math.Max(1, f*phi)
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"Phi", r.Phi, phi},
+		{"DF", r.DF, 6},
+		{"EmpFactor", r.EmpFactor, f},
+		{"V", r.V, wantV},
+		{"Z", r.Z, r.S / math.Sqrt(wantV)},
+	}
+	for _, c := range checks {
+		if math.Abs(c.got-c.want) > 1e-6*math.Max(1, math.Abs(c.want)) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if !(phi > 1) {
+		t.Errorf("φ̂ = %v: the example should be overdispersed", phi)
+	}
+}
+
+// TestQuasiSharedStep: a step both arms share moves each arm's Pearson
+// statistic but not the within-minute one; the test then uses the
+// within-minute dispersion and its k−1 degrees of freedom.
+func TestQuasiSharedStep(t *testing.T) {
+	var ms []Minute
+	for i := range 12 {
+		m := Minute{1000, 10, 4000, 40}
+		if i >= 6 {
+			m = Minute{1000, 50, 4000, 200}
+		}
+		ms = append(ms, m)
+	}
+	r := Test{Margin: 0.005, Looks: 60}.Evaluate(ms, 12)
+	if r.DF != 11 {
+		t.Errorf("DF = %v, want 11 (within-minute)", r.DF)
+	}
+	if r.Phi > 0.5 {
+		t.Errorf("φ̂ = %v, want the within-minute dispersion (near 0: every minute's contrast is the same)", r.Phi)
+	}
+	arms := Test{Margin: 0.005, Looks: 60, Variance: VarianceQuasiArms}.Evaluate(ms, 12)
+	if arms.DF != 22 || !(arms.Phi > 10) {
+		t.Errorf("arms only: DF %v φ̂ %v, want 22 and far above 1", arms.DF, arms.Phi)
 	}
 }
 

@@ -42,6 +42,11 @@ type sums struct {
 	dhat             float64 // Σ Z_s / Σ w_s
 	vemp             float64 // t'/(t'−1)·Σ (Z_s − w_s·D̂)²
 	df               float64 // (Σv_s)²/Σv_s² − 1 ≤ t'−1, v_s = w_s·p̄_s(1−p̄_s) at the minute's pooled rate
+	// Pearson statistics: each arm's Σ (x_s − n_s·p̂)²/(n_s·p̂(1−p̂))
+	// around its own cumulative rate p̂ (k−1 df each, for an arm that saw
+	// errors), and the within-minute Σ (Z_s − w_s·D̂)²/v_s (k−1 df).
+	pearsonArms, dfArms     float64
+	pearsonWithin, dfWithin float64
 }
 
 func accumulate(minutes []Minute) sums {
@@ -72,6 +77,8 @@ func accumulate(minutes []Minute) sums {
 		return s
 	}
 	var sv, sv2 float64
+	pc, pb := s.xc/s.nc, s.xb/s.nb
+	armInfo := func(p float64) bool { return p > 0 && p < 1 }
 	for _, m := range minutes {
 		m, ok := m.clean()
 		if !ok {
@@ -85,6 +92,24 @@ func accumulate(minutes []Minute) sums {
 		v := w * p * (1 - p)
 		sv += v
 		sv2 += v * v
+		if v > 0 {
+			s.pearsonWithin += r * r / v
+			s.dfWithin++
+		}
+		if armInfo(pc) {
+			d := m.CanaryErrors - m.CanaryTotal*pc
+			s.pearsonArms += d * d / (m.CanaryTotal * pc * (1 - pc))
+		}
+		if armInfo(pb) {
+			d := m.BaselineErrors - m.BaselineTotal*pb
+			s.pearsonArms += d * d / (m.BaselineTotal * pb * (1 - pb))
+		}
+	}
+	s.dfWithin = math.Max(s.dfWithin-1, 0)
+	for _, p := range []float64{pc, pb} {
+		if armInfo(p) {
+			s.dfArms += float64(s.minutes - 1)
+		}
 	}
 	t := float64(s.minutes)
 	s.vemp *= t / (t - 1)

@@ -21,11 +21,19 @@ type Result struct {
 	DHat float64
 
 	// W = Σ w_s; S = Σ (Z_s − δ·w_s) = W·(D̂ − δ);
-	// V = max(VBin, EmpFactor·VEmp).
+	// V = VBin·max(1, EmpFactor·Phi) (the default, quasi-binomial) or
+	// max(VBin, EmpFactor·VEmp) (VarianceStudent). VEmp is reported either
+	// way.
 	W, S, V, VBin, VEmp float64
-	// DF is the effective degrees of freedom of VEmp and EmpFactor ≥ 1 the
-	// Student-t widening applied to it (see Test.Evaluate).
+	// DF is the degrees of freedom of Phi (of VEmp for VarianceStudent)
+	// and EmpFactor ≥ 1 the Student-t widening for them (see doc.go).
 	DF, EmpFactor float64
+	// Phi is the dispersion φ̂ (1 when not estimated).
+	Phi float64
+	// PriorPhi and PriorDF are the history's dispersion when it was pooled
+	// into Phi and DF (0 when there was none, or it differed from the
+	// stage's beyond chance).
+	PriorPhi, PriorDF float64
 	// A = Σ w_s(1−π_s), B = Σ w_s·π_s, A2 = Σ w_s(1−π_s)², B2 = Σ w_s·π_s²:
 	// VBin = p̃_c(1−p̃_c)·A + p̃_b(1−p̃_b)·B, and Gamma's sums.
 	A, B, A2, B2 float64
@@ -77,6 +85,9 @@ func (r Result) Details() map[string]float64 {
 		"v_emp":                  r.VEmp,
 		"df":                     r.DF,
 		"emp_factor":             r.EmpFactor,
+		"phi":                    r.Phi,
+		"prior_phi":              r.PriorPhi,
+		"prior_df":               r.PriorDF,
 		"p_canary_tilde":         r.PcTilde,
 		"p_baseline_tilde":       r.PbTilde,
 		"z":                      r.Z,
@@ -105,7 +116,7 @@ func (r *Result) sanitize() {
 		&r.Alpha, &r.Margin, &r.Rho,
 		&r.CanaryTotal, &r.CanaryErrors, &r.BaselineTotal, &r.BaselineErrors,
 		&r.CanaryRate, &r.BaselineRate, &r.DHat,
-		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.A, &r.B, &r.A2, &r.B2,
+		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.Phi, &r.PriorPhi, &r.PriorDF, &r.A, &r.B, &r.A2, &r.B2,
 		&r.PcTilde, &r.PbTilde, &r.Z, &r.Gamma,
 		&r.Bound, &r.NoGoBound, &r.GoBound, &r.LnMNoGo, &r.LnMGo,
 		&r.ExpectedCanaryErrors, &r.NeededCanaryRequests,

@@ -51,6 +51,20 @@ func (sc scenario) perMinuteRate(r *rand.Rand, p float64) float64 {
 	return distuv.Beta{Alpha: p * sc.concentration, Beta: (1 - p) * sc.concentration, Src: r}.Rand()
 }
 
+// history draws the hour before the stage: only the baseline serves, all
+// of the traffic, at the early error rate, beta-binomial with the given
+// concentration (0 = binomial).
+func (sc scenario) history(r *rand.Rand, concentration float64) []Minute {
+	h := sc
+	h.concentration = concentration
+	out := make([]Minute, 60)
+	for i := range out {
+		n := poisson(r, sc.canary+sc.baseline)
+		out[i] = Minute{BaselineTotal: float64(n), BaselineErrors: float64(binomial(r, n, h.perMinuteRate(r, sc.rate)))}
+	}
+	return out
+}
+
 // stage asks the test after every minute for up to maxMinutes minutes and
 // returns the first decision (or the last answer), the minute it came and
 // the canary requests seen by then.
@@ -77,10 +91,19 @@ type tally struct {
 }
 
 func (sc scenario) run(seed uint64, t Test, n, maxMinutes int) tally {
+	return sc.runWithHistory(seed, t, n, maxMinutes, -1)
+}
+
+// runWithHistory gives every stage an hour of history with the given
+// concentration as its dispersion prior (none when concentration < 0).
+func (sc scenario) runWithHistory(seed uint64, t Test, n, maxMinutes int, concentration float64) tally {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	var tl tally
 	tl.n = n
 	for range n {
+		if concentration >= 0 {
+			t.Prior = HistoryDispersion(sc.history(r, concentration))
+		}
 		o, m, _ := sc.stage(r, t, maxMinutes)
 		switch o {
 		case Regression:

@@ -31,17 +31,60 @@ func TestValidityAtMargin(t *testing.T) {
 		n = 200
 	}
 	limit := mcLimit(alpha, n)
+	for _, v := range []struct {
+		name     string
+		variance Variance
+	}{{"quasi", VarianceQuasi}, {"student", VarianceStudent}} {
+		for i, sc := range marginScenarios {
+			t.Run(v.name+"/"+sc.name, func(t *testing.T) {
+				tl := sc.run(uint64(1000+i), Test{Margin: sc.diff, Alpha: alpha, Looks: 60, Variance: v.variance}, n, 60)
+				t.Logf("n=%d no_go %.4f go %.4f (limit %.4f)", n, tl.regressionRate(), tl.noRegressionRate(), limit)
+				if got := tl.regressionRate(); got > limit {
+					t.Errorf("no_go rate %.4f at the margin, want ≤ %.4f", got, limit)
+				}
+				if got := tl.noRegressionRate(); got > limit {
+					t.Errorf("go rate %.4f at the margin, want ≤ %.4f", got, limit)
+				}
+			})
+		}
+	}
+}
+
+// TestValidityWithHistory is TestValidityAtMargin with the hour before
+// the stage as the dispersion prior: drawn from the same process as the
+// stage's baseline, and, where the stage is bursty, also from a binomial
+// process (the stage burstier than its history, which the prior then
+// understates until the F test sets it aside).
+func TestValidityWithHistory(t *testing.T) {
+	const alpha = 0.05
+	n := 800
+	if testing.Short() {
+		n = 200
+	}
+	limit := mcLimit(alpha, n)
 	for i, sc := range marginScenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			tl := sc.run(uint64(1000+i), Test{Margin: sc.diff, Alpha: alpha, Looks: 60}, n, 60)
-			t.Logf("n=%d no_go %.4f go %.4f (limit %.4f)", n, tl.regressionRate(), tl.noRegressionRate(), limit)
-			if got := tl.regressionRate(); got > limit {
-				t.Errorf("no_go rate %.4f at the margin, want ≤ %.4f", got, limit)
-			}
-			if got := tl.noRegressionRate(); got > limit {
-				t.Errorf("go rate %.4f at the margin, want ≤ %.4f", got, limit)
-			}
-		})
+		histories := []struct {
+			name          string
+			concentration float64
+		}{{"same history", sc.concentration}}
+		if sc.concentration > 0 {
+			histories = append(histories, struct {
+				name          string
+				concentration float64
+			}{"binomial history", 0})
+		}
+		for _, h := range histories {
+			t.Run(h.name+"/"+sc.name, func(t *testing.T) {
+				tl := sc.runWithHistory(uint64(4000+i), Test{Margin: sc.diff, Alpha: alpha, Looks: 60}, n, 60, h.concentration)
+				t.Logf("n=%d no_go %.4f go %.4f (limit %.4f)", n, tl.regressionRate(), tl.noRegressionRate(), limit)
+				if got := tl.regressionRate(); got > limit {
+					t.Errorf("no_go rate %.4f at the margin, want ≤ %.4f", got, limit)
+				}
+				if got := tl.noRegressionRate(); got > limit {
+					t.Errorf("go rate %.4f at the margin, want ≤ %.4f", got, limit)
+				}
+			})
+		}
 	}
 }
 

@@ -191,6 +191,15 @@ type SLO struct {
 	SlothRulesDeployed bool `yaml:"sloth_rules_deployed" json:"sloth_rules_deployed,omitempty"`
 }
 
+// OnFutility is a stage's on_futility.
+type OnFutility string
+
+// The stage's choices once a decision is out of reach.
+const (
+	FutilityAnswer OnFutility = "answer"
+	FutilityWait   OnFutility = "wait"
+)
+
 // Stage is one step of a rollout (canary, 25%, 50%, 100% ...).
 type Stage struct {
 	// Name is unique within the service.
@@ -202,6 +211,11 @@ type Stage struct {
 	// OnTimeout is the answer once MaxWait has passed inconclusive:
 	// "no_go" (default) or "go".
 	OnTimeout Verdict `yaml:"on_timeout" json:"on_timeout"`
+	// OnFutility is what the stage does once the sequential test can no
+	// longer reach a decision before MaxWait at the traffic seen so far:
+	// "answer" (default) gives the OnTimeout answer at once, saying why;
+	// "wait" waits out MaxWait.
+	OnFutility OnFutility `yaml:"on_futility" json:"on_futility"`
 	// Checks replace the service's checks one by one: a check set here
 	// replaces the service's whole check, and the fields it leaves out take
 	// their defaults, not the service's values.

@@ -153,9 +153,10 @@ func TestBadConfigs(t *testing.T) {
 			`stages.bad.yml:15:9: services[0].stages[2].max_wait: must be between 3m and 24h, got 1d1h`,
 			`stages.bad.yml:17:9: services[0].stages[3].max_wait: must be between 3m and 24h, got 0s`,
 			`stages.bad.yml:18:9: services[0].stages[3].on_timeout: must be one of no_go, go, got "wait"`,
-			`stages.bad.yml:19:9: services[0].stages[3].mode: must be one of enforce, shadow, got "dry-run"`,
-			`stages.bad.yml:26:5: services[1].stages: at least one stage is required`,
-			`stages.bad.yml:27:5: services[1].mode: must be one of enforce, shadow, got "off"`,
+			`stages.bad.yml:19:9: services[0].stages[3].on_futility: must be one of answer, wait, got "later"`,
+			`stages.bad.yml:20:9: services[0].stages[3].mode: must be one of enforce, shadow, got "dry-run"`,
+			`stages.bad.yml:27:5: services[1].stages: at least one stage is required`,
+			`stages.bad.yml:28:5: services[1].mode: must be one of enforce, shadow, got "off"`,
 		}},
 		{"anchors.bad.yml", []string{
 			`anchors.bad.yml:13:9: services[0].checks.freshness.max_age: must be greater than 0`,
@@ -434,7 +435,7 @@ services:
 				Alerts:    &Alerts{Selector: `{severity="page"}`, ServiceLabel: "service"},
 				Freshness: &Freshness{MaxAge: Duration(3 * time.Minute)},
 			},
-			Stages: []Stage{{Name: "all", MaxWait: Duration(time.Hour), OnTimeout: "no_go"}},
+			Stages: []Stage{{Name: "all", MaxWait: Duration(time.Hour), OnTimeout: "no_go", OnFutility: "answer"}},
 		}},
 		Targets: Targets{
 			TimeToDiscover: Duration(24 * time.Hour), TimeToTest: Duration(72 * time.Hour),

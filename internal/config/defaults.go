@@ -16,6 +16,7 @@ const (
 	DefaultSLOPeriod          = Duration(30 * 24 * time.Hour)
 	DefaultMaxWait            = Duration(60 * time.Minute)
 	DefaultOnTimeout          = VerdictNoGo
+	DefaultOnFutility         = FutilityAnswer
 	DefaultErrorDeltaMarginPP = 0.5
 	DefaultErrorDeltaAlpha    = 0.05
 	DefaultErrorDeltaMethod   = MethodPocock
@@ -68,6 +69,9 @@ func applyDefaults(c *Config, set func(path string) bool) {
 			}
 			if !set(path + ".on_timeout") {
 				st.OnTimeout = DefaultOnTimeout
+			}
+			if !set(path + ".on_futility") {
+				st.OnFutility = DefaultOnFutility
 			}
 			st.Checks.applyDefaults(path+".checks", set)
 		}

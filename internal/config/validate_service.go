@@ -17,6 +17,7 @@ const serviceNamePattern = `[a-zA-Z0-9_.-]+`
 var (
 	serviceNameRE     = regexp.MustCompile(`^` + serviceNamePattern + `$`)
 	onTimeouts        = []Verdict{VerdictNoGo, VerdictGo}
+	onFutilities      = []OnFutility{FutilityAnswer, FutilityWait}
 	errorDeltaMethods = []Method{MethodPocock, MethodConfidenceSequence}
 	modes             = []Mode{ModeEnforce, ModeShadow}
 	checkNames        = []string{"error_delta", "min_traffic", "burn_rate", "alerts", "freshness", "latency_delta", "promql"}
@@ -148,6 +149,9 @@ func validateStages(stages []Stage, path string, p *collector) {
 		validateMode(st.Mode, sp+".mode", p)
 		if !slices.Contains(onTimeouts, st.OnTimeout) {
 			p.addf(sp+".on_timeout", "must be one of %s, got %q", joinNames(onTimeouts), st.OnTimeout)
+		}
+		if !slices.Contains(onFutilities, st.OnFutility) {
+			p.addf(sp+".on_futility", "must be one of %s, got %q", joinNames(onFutilities), st.OnFutility)
 		}
 		validateChecks(&st.Checks, sp+".checks", p)
 		for j, name := range st.Disable {
