@@ -44,7 +44,7 @@ bench:
 	$(GO) run ./cmd/benchload > bench-load.out || { cat bench-load.out; exit 1; }
 	cat bench-load.out
 
-## bench-quality: decision quality on 32,000 simulated canary stages, a few minutes (docs/decision-quality.md)
+## bench-quality: decision quality on 32,000 simulated canary stages and 16,000 latency stages, a few minutes (docs/decision-quality.md)
 bench-quality:
 	$(GO) run ./cmd/benchquality > bench-quality.out || { cat bench-quality.out; exit 1; }
 	cat bench-quality.out

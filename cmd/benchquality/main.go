@@ -98,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := report(stdout, o, res); err != nil {
 		return err
 	}
+	if err := runLatency(ctx, o, dir, stdout, stderr); err != nil {
+		return err
+	}
 	if len(res.engine.mismatches) > 0 {
 		return fmt.Errorf("the gate engine decided %d sampled stage(s) differently from stats.Test.Evaluate: %s",
 			len(res.engine.mismatches), strings.Join(res.engine.mismatches, "; "))
