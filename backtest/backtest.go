@@ -34,8 +34,11 @@ type Verdict struct {
 	Decision gate.Verdict `json:"decision"`
 	// Minute is the look that decided (1-based).
 	Minute int `json:"minute"`
-	// TimedOut is true when the answer is the stage's on_timeout at max_wait.
+	// TimedOut is true when the answer is the stage's on_timeout: at
+	// max_wait, or earlier when no decision was within reach (Outcome
+	// says which: "timeout" or "futility").
 	TimedOut bool   `json:"timed_out"`
+	Outcome  string `json:"outcome,omitempty"`
 	Reason   string `json:"reason"`
 	// CanaryRequests is what the canary served up to the deciding look
 	// (as error_delta or min_traffic counted it; 0 when neither ran).
@@ -196,7 +199,7 @@ func replay(ctx context.Context, policy *config.Config, src gate.Querier, s Stag
 		}
 		v.Timeline = append(v.Timeline, evaluated)
 		v.Decision, v.Minute, v.Reason, v.Mode = evaluated, m, reason, d.Mode
-		v.TimedOut = d.Outcome == gate.OutcomeTimeout
+		v.TimedOut, v.Outcome = d.Outcome != "", d.Outcome
 		v.CanaryRequests = canaryRequests(d)
 		if evaluated != gate.Wait {
 			break

@@ -31,8 +31,10 @@ func rank(v CheckVerdict) int {
 type rules struct {
 	timedOut  bool
 	onTimeout Verdict
-	maxWait   config.Duration
-	override  *store.Override
+	// answerFutility: the stage's on_futility is answer.
+	answerFutility bool
+	maxWait        config.Duration
+	override       *store.Override
 }
 
 // outcome is decide's answer.
@@ -41,8 +43,9 @@ type outcome struct {
 	reason   string
 	override *OverrideInfo
 	// timedOut is set when the verdict is the stage's on_timeout answer,
-	// not a test's.
-	timedOut bool
+	// not a test's; futile when it is that answer given early because no
+	// decision was within reach.
+	timedOut, futile bool
 }
 
 // decide orders the check results and answers: the worst result wins (any
@@ -79,7 +82,10 @@ func decide(results []CheckResult, r rules) outcome {
 
 	var out outcome
 	timeout := Verdict("")
-	if metrics == 1 && r.timedOut {
+	// Futile: every waiting metric check says no decision is within reach
+	// before max_wait at the traffic seen, and the stage answers then.
+	futile := metrics == 1 && !r.timedOut && r.answerFutility && allFutile(ordered)
+	if metrics == 1 && (r.timedOut || futile) {
 		timeout = r.onTimeout
 		if timeout == Go && anyMissingData(ordered) {
 			timeout = NoGo
@@ -91,8 +97,11 @@ func decide(results []CheckResult, r rules) outcome {
 	switch {
 	case max(metrics, controls) == 2:
 		out = outcome{verdict: NoGo, reason: summarise(ordered, 2, "failed")}
+	case timeout != "" && futile:
+		out = outcome{verdict: timeout, futile: true, reason: fmt.Sprintf("undecided: no decision is within reach before max_wait %s at the traffic seen so far, so the policy answers %s now (on_futility: answer): %s",
+			model.Duration(r.maxWait), timeout, summarise(ordered, 1, "inconclusive"))}
 	case timeout != "":
-		out = outcome{verdict: timeout, timedOut: true, reason: fmt.Sprintf("stage still inconclusive after max_wait %s, so the policy answers %s: %s",
+		out = outcome{verdict: timeout, timedOut: true, reason: fmt.Sprintf("undecided: still inconclusive after max_wait %s, so the policy answers %s: %s",
 			model.Duration(r.maxWait), timeout, summarise(ordered, 1, "inconclusive"))}
 	case max(metrics, controls) == 1:
 		out = outcome{verdict: Wait, reason: summarise(ordered, 1, "inconclusive")}
@@ -130,10 +139,25 @@ func applyOverride(out outcome, results []CheckResult, o *store.Override) outcom
 	}
 	return outcome{
 		timedOut: out.timedOut,
+		futile:   out.futile,
 		verdict:  verdict,
 		reason:   reason + "; the checks said " + string(out.verdict) + ": " + out.reason,
 		override: &OverrideInfo{ID: o.ID, Actor: o.Actor, Reason: o.Reason, ExpiresAt: o.ExpiresAt, BypassedChecks: bypassed},
 	}
+}
+
+// allFutile reports whether every inconclusive metric result is futile.
+func allFutile(results []CheckResult) bool {
+	n := 0
+	for _, res := range results {
+		if res.Verdict == Inconclusive && !res.control {
+			if !res.futile {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }
 
 func anyMissingData(results []CheckResult) bool {

@@ -18,6 +18,11 @@ func TestDecide(t *testing.T) {
 		r.missingData = true
 		return r
 	}
+	futile := func(name string) CheckResult {
+		r := metric(name, Inconclusive)
+		r.futile = true
+		return r
+	}
 	control := func(name string, v CheckVerdict) CheckResult {
 		r := metric(name, v)
 		r.control = true
@@ -34,6 +39,7 @@ func TestDecide(t *testing.T) {
 		prefix    string
 		bypassed  []string
 		overrides bool
+		futile    bool
 	}{
 		{name: "no checks is a wait, never go", want: Wait, prefix: "no checks are configured"},
 		{name: "all pass is go", results: []CheckResult{metric("a", Pass), metric("b", Pass)}, want: Go, prefix: "all 2 checks passed (a, b)"},
@@ -47,17 +53,17 @@ func TestDecide(t *testing.T) {
 		{
 			name:    "a metric wait at max_wait is the policy's no_go",
 			results: []CheckResult{metric("a", Inconclusive)}, rules: rules{timedOut: true, onTimeout: NoGo, maxWait: config.Duration(20 * time.Minute)},
-			want: NoGo, prefix: "stage still inconclusive after max_wait 20m, so the policy answers no_go: a inconclusive",
+			want: NoGo, prefix: "undecided: still inconclusive after max_wait 20m, so the policy answers no_go: a inconclusive",
 		},
 		{
 			name:    "a metric wait at max_wait is the policy's go",
 			results: []CheckResult{metric("a", Inconclusive)}, rules: rules{timedOut: true, onTimeout: Go, maxWait: config.Duration(20 * time.Minute)},
-			want: Go, prefix: "stage still inconclusive after max_wait 20m, so the policy answers go",
+			want: Go, prefix: "undecided: still inconclusive after max_wait 20m, so the policy answers go",
 		},
 		{
 			name:    "missing data at max_wait is never go",
 			results: []CheckResult{missing("freshness")}, rules: rules{timedOut: true, onTimeout: Go, maxWait: config.Duration(20 * time.Minute)},
-			want: NoGo, prefix: "stage still inconclusive after max_wait 20m, so the policy answers no_go",
+			want: NoGo, prefix: "undecided: still inconclusive after max_wait 20m, so the policy answers no_go",
 		},
 		{
 			name:    "a control's wait is not timed out into go",
@@ -67,11 +73,31 @@ func TestDecide(t *testing.T) {
 		{
 			name:    "a timed-out no_go stands beside a control's wait",
 			results: []CheckResult{metric("a", Inconclusive), control("concurrency", Inconclusive)}, rules: rules{timedOut: true, onTimeout: NoGo},
-			want: NoGo, prefix: "stage still inconclusive after max_wait",
+			want: NoGo, prefix: "undecided: still inconclusive after max_wait",
 		},
 		{
 			name:    "a control's wait alone is not timed out",
 			results: []CheckResult{metric("a", Pass), control("window", Inconclusive)}, rules: rules{timedOut: true, onTimeout: NoGo},
+			want: Wait, prefix: "window inconclusive",
+		},
+		{
+			name:    "a futile wait answers on_timeout now",
+			results: []CheckResult{futile("error_delta"), metric("b", Pass)}, rules: rules{answerFutility: true, onTimeout: NoGo, maxWait: config.Duration(60 * time.Minute)},
+			want: NoGo, prefix: "undecided: no decision is within reach before max_wait 1h at the traffic seen so far, so the policy answers no_go now", futile: true,
+		},
+		{
+			name:    "on_futility: wait keeps waiting",
+			results: []CheckResult{futile("error_delta")}, rules: rules{onTimeout: NoGo},
+			want: Wait, prefix: "error_delta inconclusive",
+		},
+		{
+			name:    "a futile check beside one still able to decide waits",
+			results: []CheckResult{futile("error_delta"), metric("latency_delta", Inconclusive)}, rules: rules{answerFutility: true, onTimeout: NoGo},
+			want: Wait, prefix: "error_delta inconclusive",
+		},
+		{
+			name:    "a futile wait under a closed window waits for the window",
+			results: []CheckResult{futile("error_delta"), control("window", Inconclusive)}, rules: rules{answerFutility: true, onTimeout: Go},
 			want: Wait, prefix: "window inconclusive",
 		},
 		{
@@ -97,6 +123,9 @@ func TestDecide(t *testing.T) {
 			out := decide(tc.results, tc.rules)
 			if out.verdict != tc.want || !strings.HasPrefix(out.reason, tc.prefix) {
 				t.Fatalf("decide = %s (%s), want %s starting %q", out.verdict, out.reason, tc.want, tc.prefix)
+			}
+			if out.futile != tc.futile || out.futile && out.timedOut {
+				t.Fatalf("futile %v, timed out %v; want futile %v", out.futile, out.timedOut, tc.futile)
 			}
 			if (out.override != nil) != tc.overrides {
 				t.Fatalf("override shown: %v, want %v", out.override != nil, tc.overrides)

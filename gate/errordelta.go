@@ -88,7 +88,7 @@ func futility(r *CheckResult, f stats.Futility, l *look) {
 	if !f.Futile {
 		return
 	}
-	r.Details["futile"] = 1
+	r.Details["futile"], r.futile = 1, true
 	switch f.Reason {
 	case "data":
 		r.Sentence += fmt.Sprintf("; at this traffic the test cannot start within the %s left before max_wait", plural(f.LooksLeft, "minute"))
@@ -168,6 +168,12 @@ func (c errorDeltaCheck) history(ctx context.Context, l *look) stats.Prior {
 	if l.src == nil || l.render == nil {
 		return stats.Prior{}
 	}
+	// The hour before a stage does not change: read it once per stage
+	// window and baseline, not at every look.
+	key := priorKey{service: l.service.Name, baseline: selectorText(l.baseline), start: l.start.UnixMilli()}
+	if p, ok := l.priors.get(key); ok {
+		return p
+	}
 	var queries []string
 	for _, expr := range []string{l.service.SLI.Total, l.service.SLI.Errors} {
 		q, err := l.render.sli(expr, time.Minute, l.baseline, 60)
@@ -192,7 +198,9 @@ func (c errorDeltaCheck) history(ctx context.Context, l *look) stats.Prior {
 		ts := first.Add(time.Duration(m) * time.Minute).UnixMilli()
 		minutes[m] = stats.Minute{BaselineTotal: series[0][ts], BaselineErrors: series[1][ts]}
 	}
-	return stats.HistoryDispersion(minutes)
+	p := stats.HistoryDispersion(minutes)
+	l.priors.put(key, p)
+	return p
 }
 
 // rule is the short "how decided" tail of the sentence; every number

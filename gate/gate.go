@@ -86,8 +86,10 @@ type Engine struct {
 	policies  map[*config.Stage]policy
 	schedules map[string]*schedule
 
-	// renders caches the SLI queries rendered for looks.
+	// renders caches the SLI queries rendered for looks; priors the
+	// dispersion read from the hour before each stage.
 	renders renders
+	priors  priors
 }
 
 // policy is a stage's effective checks, the hash naming them, and the
@@ -278,7 +280,7 @@ func (e *Engine) resolve(ctx context.Context, req Request) (*look, error) {
 		k = min(int(evalAt.Sub(at.Start)/time.Minute), K)
 	}
 	return &look{
-		logger: e.cfg.Logger, render: &e.renders, now: now, req: req, revision: pol.revision, mode: pol.mode,
+		logger: e.cfg.Logger, render: &e.renders, priors: &e.priors, now: now, req: req, revision: pol.revision, mode: pol.mode,
 		service: svc, stage: stage, checks: pol.checks, metrics: pol.metrics, controls: controls,
 		vars: vars, canary: canary, baseline: baseline,
 		severity: severity, emergency: emergency, cluster: cluster, hosts: hosts,
@@ -378,6 +380,7 @@ func (e *Engine) runMetrics(ctx context.Context, l *look) ([]CheckResult, error)
 func (e *Engine) decision(l *look, results []CheckResult) Decision {
 	out := decide(results, rules{
 		timedOut: l.k >= l.K, onTimeout: Verdict(l.stage.OnTimeout), maxWait: l.stage.MaxWait, override: l.override,
+		answerFutility: l.stage.OnFutility == config.FutilityAnswer,
 	})
 	dropNonFinite(results)
 	d := Decision{
@@ -386,8 +389,11 @@ func (e *Engine) decision(l *look, results []CheckResult) Decision {
 		PolicyRevision: l.revision, EvaluatedAt: l.now,
 		Window: Window{Start: l.start, StartSource: l.attempt.StartSource, End: l.lookEnd(l.k), Look: l.k, Looks: l.K},
 	}
-	if out.timedOut {
+	switch {
+	case out.timedOut:
 		d.Outcome = OutcomeTimeout
+	case out.futile:
+		d.Outcome = OutcomeFutility
 	}
 	if d.Decision == Wait {
 		retry := 1
@@ -540,7 +546,10 @@ func revision(svc *config.Service, stage *config.Stage, checks config.Checks) st
 		Timeout config.Verdict
 		Checks  config.Checks
 		Mode    config.Mode `json:",omitempty"`
-	}{svc.SLI, svc.SLO, stage.Name, stage.MaxWait, stage.OnTimeout, checks, shadowOnly(svc.EffectiveMode(stage))})
+		// Futility is named only when it is not the default, so that
+		// revisions made before on_futility existed stay what they were.
+		Futility config.OnFutility `json:",omitempty"`
+	}{svc.SLI, svc.SLO, stage.Name, stage.MaxWait, stage.OnTimeout, checks, shadowOnly(svc.EffectiveMode(stage)), nonDefault(stage.OnFutility)})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])[:12]
 }
@@ -552,4 +561,11 @@ func shadowOnly(m config.Mode) config.Mode {
 		return m
 	}
 	return ""
+}
+
+func nonDefault(f config.OnFutility) config.OnFutility {
+	if f == config.DefaultOnFutility {
+		return ""
+	}
+	return f
 }

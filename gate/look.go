@@ -23,6 +23,7 @@ import (
 type look struct {
 	src    *memo // set when the metric checks run
 	render *renders
+	priors *priors
 	logger *slog.Logger
 	now    time.Time // when the ask came
 	req    Request

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/patchgate/patchgate/gate/stats"
 	"github.com/patchgate/patchgate/slo"
 )
 
@@ -63,4 +64,40 @@ func (r *renders) sli(expr string, window time.Duration, ms []*labels.Matcher, s
 	}
 	r.m[key] = q
 	return q, nil
+}
+
+// priorKey names the hour before a stage's window for one baseline.
+type priorKey struct {
+	service, baseline string
+	start             int64 // ms
+}
+
+// priors keeps the dispersion prior read from the hour before each stage
+// window: that hour does not change, so it is read once, not at every
+// look. A cache, bounded, emptied when full; a nil priors keeps nothing.
+type priors struct {
+	mu sync.Mutex
+	m  map[priorKey]stats.Prior
+}
+
+func (p *priors) get(k priorKey) (stats.Prior, bool) {
+	if p == nil {
+		return stats.Prior{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[k]
+	return v, ok
+}
+
+func (p *priors) put(k priorKey, v stats.Prior) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || len(p.m) >= maxRenders {
+		p.m = map[priorKey]stats.Prior{}
+	}
+	p.m[k] = v
 }

@@ -59,9 +59,13 @@ type Decision struct {
 	Shadow *Shadow `json:"shadow,omitempty"`
 }
 
-// OutcomeTimeout is Decision.Outcome for an answer that came from the
-// stage's on_timeout.
-const OutcomeTimeout = "timeout"
+// Decision.Outcome of an answer that is the stage's on_timeout, not a
+// test's verdict: at max_wait, or earlier because no decision was within
+// reach (on_futility: answer).
+const (
+	OutcomeTimeout  = "timeout"
+	OutcomeFutility = "futility"
+)
 
 // Modes of a decision.
 const (
@@ -126,6 +130,9 @@ type CheckResult struct {
 	// state names what the control found in force (the open window, the
 	// freeze, the place in line), for the look cache's key.
 	state controlState
+	// futile marks a wait whose decision is out of reach before max_wait
+	// at the traffic seen so far (details.futile is 1 too).
+	futile bool
 	// retry is how long a control's wait lasts at least, in seconds.
 	retry int
 	// err is set when the gate itself failed to run the check (its store):

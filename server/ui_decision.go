@@ -85,8 +85,9 @@ func statsFormula(c gate.CheckResult) string {
 		return fmt.Sprintf("confidence sequence at α=%g: ln M(no_go)=%.3f, ln M(go)=%.3f against ln(1/α)=%.3f (S=%.3f, V=%.3f)",
 			d["alpha"], d["ln_m_no_go"], d["ln_m_go"], d["bound"], d["s"], d["v"])
 	}
-	return fmt.Sprintf("Z(δ)=S/√V=%.3f/√%.3f=%.3f with V=max(V_bin %.3f, %.2f×V_emp %.3f); no_go when Z ≥ %.3f, go when −Z ≥ %.3f "+
-		"(Pocock bound b=%.3f at look %g of %g, skew γ=%.3f, α=%g each way)",
-		d["s"], d["v"], d["z"], d["v_bin"], d["emp_factor"], d["v_emp"], d["no_go_bound"], d["go_bound"],
-		d["bound"], d["look"], d["looks"], d["gamma"], d["alpha"])
+	return fmt.Sprintf("Z(δ)=S/√V=%.3f/√%.3f=%.3f with V=V_bin·max(1, f·φ̂)=%.3f·max(1, %.2f×%.3f) "+
+		"(φ̂ the errors' dispersion over both arms, %g degrees of freedom, %g of them from the hour before the stage); "+
+		"no_go when Z ≥ %.3f, go when −Z ≥ %.3f (Pocock bound b=%.3f at look %g of %g, skew γ=%.3f, α=%g each way)",
+		d["s"], d["v"], d["z"], d["v_bin"], d["emp_factor"], d["phi"], d["df"], d["prior_df"],
+		d["no_go_bound"], d["go_bound"], d["bound"], d["look"], d["looks"], d["gamma"], d["alpha"])
 }
