@@ -67,9 +67,6 @@ func (a *app) Handler() http.Handler {
 	})
 }
 
-// cfg is the current revision's config.
-func (a *app) cfg() *config.Config { return a.current.Load().cfg }
-
 type appOptions struct {
 	// source replaces the configured one (the demo's embedded source).
 	source         metricsource.Source

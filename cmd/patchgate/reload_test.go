@@ -251,3 +251,6 @@ func TestReloadInFlight(t *testing.T) {
 		t.Errorf("the next ask: revision %s, want the reloaded one", got)
 	}
 }
+
+// cfg is the current revision's config.
+func (a *app) cfg() *config.Config { return a.current.Load().cfg }

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// MaxLooks is the largest number of planned looks PocockBoundaries computes
+// MaxLooks is the largest number of planned looks the boundaries are computed
 // (a day of one look per minute). Longer or open-ended stages use the
 // confidence sequence (Test.Looks = 0).
 const MaxLooks = 1440
@@ -53,28 +53,6 @@ func (sp Spending) spend(alpha, tau float64) float64 {
 	return PocockSpend(alpha, tau)
 }
 
-// PocockBoundaries returns b_1..b_K, the one-sided upper boundaries on the
-// Z scale for K equally spaced looks at a Gaussian random walk, such that
-// P(Z_1 < b_1, …, Z_{k−1} < b_{k−1}, Z_k ≥ b_k) = α(k/K) − α((k−1)/K) with
-// the Pocock-type spending function. The sub-densities of the walk on the
-// continuation region are carried from look to look by numerical
-// integration with Simpson's rule (Jennison & Turnbull 2000, ch. 19).
-//
-// Results are memoised per (K, α); the returned slice is the caller's own.
-// The first computation takes about 25 ms for K = 60 and 1.3 s for
-// K = MaxLooks on one core; the grid step (0.1) moves no boundary by more
-// than 1e-5.
-// It returns nil when K < 1, K > MaxLooks or α is not in (0, 1).
-func PocockBoundaries(K int, alpha float64) []float64 {
-	if K < 1 || K > MaxLooks || !(alpha > 0 && alpha < 1) {
-		return nil
-	}
-	b := boundaries.get(K, alpha, SpendPocock)
-	out := make([]float64, len(b))
-	copy(out, b)
-	return out
-}
-
 // boundaries memoises computed boundaries. It holds nothing but pure
 // function values, so sharing it between callers is safe.
 var boundaries = boundaryCache{m: map[boundaryKey]*boundaryEntry{}}
@@ -109,7 +87,8 @@ func (c *boundaryCache) get(K int, alpha float64, sp Spending) []float64 {
 	return e.b
 }
 
-// pocockBoundaries does the recursive integration with grid spacing h.
+// spendingBoundaries computes one-sided upper boundaries b_1..b_K for a
+// spending function by recursive integration with grid spacing h.
 //
 // On the scale of the sum S_k (unit-variance increments) the grid for look
 // k is s_j = u_k − j·h, j = 0..n, from the boundary u_k = b_k·√k down to
@@ -117,11 +96,6 @@ func (c *boundaryCache) get(K int, alpha float64, sp Spending) []float64 {
 // the same spacing, the kernel φ(s'−s) between two consecutive grids takes
 // only a few hundred distinct values per look, and the convolution is a
 // banded sum of products.
-func pocockBoundaries(K int, alpha, h float64) []float64 {
-	return spendingBoundaries(K, alpha, h, SpendPocock)
-}
-
-// spendingBoundaries is pocockBoundaries for any spending function.
 func spendingBoundaries(K int, alpha, h float64, sp Spending) []float64 {
 	b := make([]float64, K)
 	var (

@@ -61,7 +61,7 @@
 // P(Z_1 < b_1, …, Z_{k−1} < b_{k−1}, Z_k ≥ b_k) = α(τ_k) − α(τ_{k−1}) for a
 // Gaussian random walk with equal increments, by recursive numerical
 // integration (Jennison & Turnbull, "Group Sequential Methods with
-// Applications to Clinical Trials", 2000, ch. 19; see PocockBoundaries).
+// Applications to Clinical Trials", 2000, ch. 19; see spendingBoundaries in boundary.go).
 // Error counts are right-skewed, so each bound is moved by the
 // Cornish–Fisher term for the skewness γ of S under the constrained
 // estimates:
