@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// MaxLooks is the largest number of planned looks the boundaries are computed
+// MaxLooks is the largest number of planned looks boundaries are computed for
 // (a day of one look per minute). Longer or open-ended stages use the
 // confidence sequence (Test.Looks = 0).
 const MaxLooks = 1440
