@@ -72,6 +72,41 @@ func loadPolicy() (*config.Config, config.ErrorDelta, error) {
 // would) and compares its error_delta verdict at every look with
 // Evaluate's on the same minutes, until the stage is decided.
 func engineCheck(ctx context.Context, dir string, cfg *config.Config, ed config.ErrorDelta, sample []*stage) (engineReport, error) {
+	var samples []metricsource.Sample
+	ids := make([]string, len(sample))
+	for i, s := range sample {
+		samples = append(samples, counters(s)...)
+		ids[i] = stageID(s)
+	}
+	test := errorDeltaTest(ed, horizon)
+	return askEveryMinute(ctx, dir, cfg, samples, ids, "error_delta", func(rep *engineReport, i, k int, c gate.CheckResult) bool {
+		s := sample[i]
+		want := withHistory(test, s.history).Evaluate(s.minutes[:k], k)
+		if got, exp := c.Verdict, checkVerdict(want.Outcome); got != exp {
+			rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine %s (%s), Evaluate %s", s, k, got, c.Sentence, want.Outcome))
+			return false
+		}
+		if got := c.Details["canary_total"]; math.Abs(got-want.CanaryTotal) > 1e-6*math.Max(1, want.CanaryTotal) {
+			rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine read %v canary requests, simulated %v", s, k, got, want.CanaryTotal))
+			return false
+		}
+		if got := c.Details["prior_df"]; math.Abs(got-want.PriorDF) > 1e-6*math.Max(1, want.PriorDF) {
+			rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine pooled a prior of %v degrees of freedom from the hour before the stage, simulated %v", s, k, got, want.PriorDF))
+			return false
+		}
+		if want.PriorDF > 0 {
+			rep.priorLooks++
+		}
+		return true
+	})
+}
+
+// askEveryMinute writes samples into an embedded TSDB and asks a
+// gate.Engine about each stage (patch ids ids) once a minute, as a rollout
+// tool would, handing compare the named check's result at every look
+// until the stage is decided or compare returns false (a mismatch).
+func askEveryMinute(ctx context.Context, dir string, cfg *config.Config, samples []metricsource.Sample, ids []string, check string,
+	compare func(rep *engineReport, stage, look int, c gate.CheckResult) bool) (engineReport, error) {
 	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: filepath.Join(dir, "tsdb")})
 	if err != nil {
 		return engineReport{}, err
@@ -82,51 +117,32 @@ func engineCheck(ctx context.Context, dir string, cfg *config.Config, ed config.
 		return engineReport{}, err
 	}
 	defer st.Close()
-	for _, s := range sample {
-		if err := src.Append(ctx, counters(s)); err != nil {
-			return engineReport{}, fmt.Errorf("write %s: %w", s, err)
-		}
+	if err := src.Append(ctx, samples); err != nil {
+		return engineReport{}, fmt.Errorf("write the stages' series: %w", err)
 	}
 	now := engineStart
 	e, err := gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: func() time.Time { return now }})
 	if err != nil {
 		return engineReport{}, err
 	}
-	test := errorDeltaTest(ed, horizon)
-	rep := engineReport{stages: len(sample)}
-	for _, s := range sample {
-		req := gate.Request{Service: "bench", PatchID: stageID(s), Stage: "canary",
+	rep := engineReport{stages: len(ids)}
+	for i, id := range ids {
+		req := gate.Request{Service: "bench", PatchID: id, Stage: "canary",
 			Params: map[string]string{gate.ParamStageStartedAt: engineStart.Format(time.RFC3339)}}
 		for k := 1; k <= horizon; k++ {
 			now = engineStart.Add(time.Duration(k)*time.Minute + 30*time.Second)
 			d, err := e.Decide(ctx, req)
 			if err != nil {
-				return rep, fmt.Errorf("%s look %d: %w", s, k, err)
+				return rep, fmt.Errorf("%s look %d: %w", id, k, err)
 			}
 			rep.looks++
 			var c gate.CheckResult
 			for _, r := range d.Checks {
-				if r.Name == "error_delta" {
+				if r.Name == check {
 					c = r
 				}
 			}
-			want := withHistory(test, s.history).Evaluate(s.minutes[:k], k)
-			if got, exp := c.Verdict, checkVerdict(want.Outcome); got != exp {
-				rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine %s (%s), Evaluate %s", s, k, got, c.Sentence, want.Outcome))
-				break
-			}
-			if got := c.Details["canary_total"]; math.Abs(got-want.CanaryTotal) > 1e-6*math.Max(1, want.CanaryTotal) {
-				rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine read %v canary requests, simulated %v", s, k, got, want.CanaryTotal))
-				break
-			}
-			if got := c.Details["prior_df"]; math.Abs(got-want.PriorDF) > 1e-6*math.Max(1, want.PriorDF) {
-				rep.mismatches = append(rep.mismatches, fmt.Sprintf("%s look %d: engine pooled a prior of %v degrees of freedom from the hour before the stage, simulated %v", s, k, got, want.PriorDF))
-				break
-			}
-			if want.PriorDF > 0 {
-				rep.priorLooks++
-			}
-			if c.Verdict != gate.Inconclusive {
+			if !compare(&rep, i, k, c) || c.Verdict != gate.Inconclusive {
 				break
 			}
 		}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/patchgate/patchgate/gate"
 	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/metricsource"
-	"github.com/patchgate/patchgate/internal/store"
 )
 
 // latencyPolicy is the configuration of the latency families: the
@@ -70,59 +68,26 @@ func loadLatencyPolicy() (*config.Config, config.LatencyDelta, error) {
 // and the requests and slow requests it read with the simulated ones,
 // until the stage is decided.
 func latencyEngineCheck(ctx context.Context, dir string, cfg *config.Config, ld config.LatencyDelta, sample []*latencyStage) (engineReport, error) {
-	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
-		return engineReport{}, err
-	}
-	defer src.Close()
-	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "gate.db"))
-	if err != nil {
-		return engineReport{}, err
-	}
-	defer st.Close()
-	for _, s := range sample {
-		if err := src.Append(ctx, histogram(s)); err != nil {
-			return engineReport{}, fmt.Errorf("write %s: %w", s, err)
-		}
-	}
-	now := engineStart
-	e, err := gate.New(gate.Config{Policy: cfg, Source: src, Store: st, Now: func() time.Time { return now }})
-	if err != nil {
-		return engineReport{}, err
+	var samples []metricsource.Sample
+	ids := make([]string, len(sample))
+	for i, s := range sample {
+		samples = append(samples, histogram(s)...)
+		ids[i] = latencyStageID(s)
 	}
 	test := latencyDeltaTest(ld, horizon)
-	rep := engineReport{stages: len(sample)}
-	for _, s := range sample {
-		req := gate.Request{Service: "bench", PatchID: latencyStageID(s), Stage: "canary",
-			Params: map[string]string{gate.ParamStageStartedAt: engineStart.Format(time.RFC3339)}}
-		for k := 1; k <= horizon; k++ {
-			now = engineStart.Add(time.Duration(k)*time.Minute + 30*time.Second)
-			d, err := e.Decide(ctx, req)
-			if err != nil {
-				return rep, fmt.Errorf("%s look %d: %w", s, k, err)
-			}
-			rep.looks++
-			var c gate.CheckResult
-			for _, r := range d.Checks {
-				if r.Name == "latency_delta" {
-					c = r
-				}
-			}
-			want := test.Evaluate(s.minutes[:k], k)
-			if got, exp := c.Verdict, checkVerdict(want.Outcome); got != exp {
-				rep.mismatches = append(rep.mismatches, fmt.Sprintf("latency %s look %d: engine %s (%s), Evaluate %s", s, k, got, c.Sentence, want.Outcome))
-				break
-			}
-			if m := countsDiffer(c.Details, want.CanaryTotal, want.CanaryErrors, want.BaselineTotal, want.BaselineErrors); m != "" {
-				rep.mismatches = append(rep.mismatches, fmt.Sprintf("latency %s look %d: %s", s, k, m))
-				break
-			}
-			if c.Verdict != gate.Inconclusive {
-				break
-			}
+	return askEveryMinute(ctx, dir, cfg, samples, ids, "latency_delta", func(rep *engineReport, i, k int, c gate.CheckResult) bool {
+		s := sample[i]
+		want := test.Evaluate(s.minutes[:k], k)
+		if got, exp := c.Verdict, checkVerdict(want.Outcome); got != exp {
+			rep.mismatches = append(rep.mismatches, fmt.Sprintf("latency %s look %d: engine %s (%s), Evaluate %s", s, k, got, c.Sentence, want.Outcome))
+			return false
 		}
-	}
-	return rep, nil
+		if m := countsDiffer(c.Details, want.CanaryTotal, want.CanaryErrors, want.BaselineTotal, want.BaselineErrors); m != "" {
+			rep.mismatches = append(rep.mismatches, fmt.Sprintf("latency %s look %d: %s", s, k, m))
+			return false
+		}
+		return true
+	})
 }
 
 // countsDiffer says which count the engine read differs from the

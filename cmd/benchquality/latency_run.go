@@ -152,27 +152,9 @@ func reportLatency(out io.Writer, o options, r *latencyResults) error {
 			r.engine.stages, r.engine.looks, len(r.engine.mismatches), strings.Join(r.engine.mismatches, "; "))
 	}
 
-	fmt.Fprintln(w, "### Latency gates")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| gate | how it decides |")
-	fmt.Fprintln(w, "| --- | --- |")
-	for _, j := range r.judges {
-		fmt.Fprintf(w, "| %s | %s |\n", j.name, j.what)
-	}
-	fmt.Fprintln(w)
-
+	writeGates(w, "### Latency gates", r.judges, func(j latencyJudge) (string, string) { return j.name, j.what })
 	total := r.rows(all)
-	fmt.Fprintln(w, "### Latency, all families")
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%s good stages (true difference ≤ δ), %s bad.\n\n", count(float64(total[0].good)), count(float64(total[0].bad)))
-	fmt.Fprintln(w, "| gate | false go | false no_go | undecided, good canaries ≥ 100 req/min | undecided, all | minutes to go (good) | minutes to no_go (bad) | canary requests to no_go (bad) | canary requests to no_go ÷ p99 threshold at 10m |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-	for _, x := range total {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
-			rate(x.falseGo), rate(x.falseNoGo), rate(x.undecidedBusy), rate(x.undecided),
-			decimal(x.minutesGo, 1), decimal(x.minutesNoGo, 1), requests(x.requestsNoGo), times(x.vsThreshold))
-	}
-	fmt.Fprintln(w)
+	writeAllFamilies(w, "### Latency, all families", "p99 threshold at 10m", total)
 
 	fmt.Fprintln(w, "### latency_delta against the targets")
 	fmt.Fprintln(w)

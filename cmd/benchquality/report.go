@@ -44,27 +44,9 @@ func report(out io.Writer, o options, r *results) error {
 			r.engine.stages, r.engine.looks, len(r.engine.mismatches), strings.Join(r.engine.mismatches, "; "))
 	}
 
-	fmt.Fprintln(w, "## Gates")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| gate | how it decides |")
-	fmt.Fprintln(w, "| --- | --- |")
-	for _, j := range r.judges {
-		fmt.Fprintf(w, "| %s | %s |\n", j.name, j.what)
-	}
-	fmt.Fprintln(w)
-
+	writeGates(w, "## Gates", r.judges, func(j judge) (string, string) { return j.name, j.what })
 	total := r.rows(all)
-	fmt.Fprintln(w, "## All families")
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%s good stages (true difference ≤ δ), %s bad.\n\n", count(float64(total[0].good)), count(float64(total[0].bad)))
-	fmt.Fprintln(w, "| gate | false go | false no_go | undecided, good canaries ≥ 100 req/min | undecided, all | minutes to go (good) | minutes to no_go (bad) | canary requests to no_go (bad) | canary requests to no_go ÷ threshold at 10m |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-	for _, x := range total {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
-			rate(x.falseGo), rate(x.falseNoGo), rate(x.undecidedBusy), rate(x.undecided),
-			decimal(x.minutesGo, 1), decimal(x.minutesNoGo, 1), requests(x.requestsNoGo), times(x.vsThreshold))
-	}
-	fmt.Fprintln(w)
+	writeAllFamilies(w, "## All families", "threshold at 10m", total)
 
 	fmt.Fprintln(w, "## patchgate against the targets")
 	fmt.Fprintln(w)
@@ -238,3 +220,34 @@ func met(e estimate, target float64) string {
 
 // count prints a rounded count with thousands separators.
 func count(v float64) string { return numfmt.Grouped(v, 0) }
+
+// writeGates writes the table of the gates compared: name and what of
+// each, in order.
+func writeGates[J any](w io.Writer, heading string, judges []J, describe func(J) (name, what string)) {
+	fmt.Fprintln(w, heading)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| gate | how it decides |")
+	fmt.Fprintln(w, "| --- | --- |")
+	for _, j := range judges {
+		name, what := describe(j)
+		fmt.Fprintf(w, "| %s | %s |\n", name, what)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeAllFamilies writes the all-families table: each gate's error
+// rates, undecided shares, minutes and canary requests to a decision,
+// the last against the named threshold gate.
+func writeAllFamilies(w io.Writer, heading, threshold string, total []row) {
+	fmt.Fprintln(w, heading)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s good stages (true difference ≤ δ), %s bad.\n\n", count(float64(total[0].good)), count(float64(total[0].bad)))
+	fmt.Fprintf(w, "| gate | false go | false no_go | undecided, good canaries ≥ 100 req/min | undecided, all | minutes to go (good) | minutes to no_go (bad) | canary requests to no_go (bad) | canary requests to no_go ÷ %s |\n", threshold)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, x := range total {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
+			rate(x.falseGo), rate(x.falseNoGo), rate(x.undecidedBusy), rate(x.undecided),
+			decimal(x.minutesGo, 1), decimal(x.minutesNoGo, 1), requests(x.requestsNoGo), times(x.vsThreshold))
+	}
+	fmt.Fprintln(w)
+}
