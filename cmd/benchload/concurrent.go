@@ -17,13 +17,17 @@ type crowd struct {
 	// oneSet is the queries one ask alone sends (on another stage
 	// attempt); sent is what the n concurrent asks sent together.
 	oneSet, sent int
+	// warm is what the first ask of the stage window sent: one set and
+	// the hour before the window.
+	warm int
 	// decisions is how many distinct decision ids the n answers carried,
 	// recorded how many the store holds for their stage attempt.
 	decisions, recorded int
 }
 
 // concurrentAsks asks once for one stage attempt to learn what one set of
-// queries is, then sends n identical asks for a fresh attempt at the same
+// queries is (after a first attempt has read the stage window's history),
+// then sends n identical asks for a fresh attempt at the same
 // moment over HTTP (loopback, one connection each) and counts the queries
 // the gate sent to src.
 func concurrentAsks(ctx context.Context, dir string, src metricsource.Source, n int) (crowd, error) {
@@ -40,10 +44,18 @@ func concurrentAsks(ctx context.Context, dir string, src metricsource.Source, n 
 	defer stop()
 	client := &server.Client{URL: url, Token: token, HTTP: newClient(n)}
 
+	// The first ask of a stage window also reads the hour before it (the
+	// error_delta prior), once for every attempt with that window: warm
+	// it, so that "solo" and the crowd both count one look's queries.
+	if _, err := client.Gate(ctx, request("warm")); err != nil {
+		return crowd{}, err
+	}
+	warm := counting.Count()
+	counting.Reset()
 	if _, err := client.Gate(ctx, request("solo")); err != nil {
 		return crowd{}, err
 	}
-	c := crowd{asks: n, oneSet: counting.Count()}
+	c := crowd{asks: n, warm: warm, oneSet: counting.Count()}
 	counting.Reset()
 
 	ids := make([]string, n)
