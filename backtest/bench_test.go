@@ -21,7 +21,11 @@ import (
 // benchStages is how many 60-minute stages one benchmark operation
 // replays: spread over the data, each asked 60 times (a canary that stays
 // undecided until max_wait).
-const benchStages = 10
+const benchStages = 40
+
+// benchWorkers is how many stages both benchmarks work on at once: the
+// backtest command's default.
+const benchWorkers = 4
 
 // benchPrometheus starts a real Prometheus (Debian's) holding 12 hours of
 // a baseline and an undecided canary.
@@ -54,22 +58,22 @@ func benchPrometheus(b *testing.B) (gate.Querier, []Stage) {
 	var stages []Stage
 	for i := range benchStages {
 		stages = append(stages, Stage{Service: "checkout", PatchID: fmt.Sprintf("p-%d", i), Stage: "canary",
-			StartedAt: t0.Add(time.Duration(i)*67*time.Minute + 7*time.Second), Params: map[string]string{"track": "near"}})
+			StartedAt: t0.Add(time.Duration(i)*17*time.Minute + 7*time.Second), Params: map[string]string{"track": "near"}})
 	}
 	return src, stages
 }
 
 // BenchmarkBacktest replays benchStages stages of 60 minutes against a
-// real Prometheus; BenchmarkRawRangeQueries sends the same range queries
-// straight to it, one stage after another with each stage's queries in
-// parallel, as the replay does: their ratio is the backtest's overhead
-// (docs/performance.md).
+// real Prometheus, benchWorkers stages at a time (the command's default);
+// BenchmarkRawRangeQueries sends the same range queries straight to it,
+// benchWorkers stages at a time with each stage's queries in parallel:
+// their ratio is the backtest's overhead (docs/performance.md).
 func BenchmarkBacktest(b *testing.B) {
 	src, stages := benchPrometheus(b)
 	policy := parsePolicy(b, strings.Replace(Policy, "max_wait: 20m", "max_wait: 60m", 1))
 	b.ResetTimer()
 	for b.Loop() {
-		got, errs := Run(context.Background(), Config{Policy: policy, Source: src, Workers: 1}, stages)
+		got, errs := Run(context.Background(), Config{Policy: policy, Source: src, Workers: benchWorkers}, stages)
 		for i, err := range errs {
 			if err != nil || got[i].Minute != 60 {
 				b.Fatalf("stage %d: %v, minute %d (want the undecided canary to run to max_wait)", i, err, got[i].Minute)
@@ -100,19 +104,32 @@ func BenchmarkRawRangeQueries(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		for _, plan := range plans {
-			var wg sync.WaitGroup
-			for _, q := range plan {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if _, err := src.QueryRange(context.Background(), q.q, q.start, q.end, time.Minute); err != nil {
-						b.Error(err)
+		next := make(chan []query)
+		var workers sync.WaitGroup
+		for range benchWorkers {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				for plan := range next {
+					var wg sync.WaitGroup
+					for _, q := range plan {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							if _, err := src.QueryRange(context.Background(), q.q, q.start, q.end, time.Minute); err != nil {
+								b.Error(err)
+							}
+						}()
 					}
-				}()
-			}
-			wg.Wait()
+					wg.Wait()
+				}
+			}()
 		}
+		for _, plan := range plans {
+			next <- plan
+		}
+		close(next)
+		workers.Wait()
 	}
 }
 

@@ -170,13 +170,13 @@ func (c errorDeltaCheck) history(ctx context.Context, l *look) stats.Prior {
 	}
 	// The hour before a stage does not change: read it once per stage
 	// window and baseline, not at every look.
-	key := priorKey{service: l.service.Name, baseline: selectorText(l.baseline), start: l.start.UnixMilli()}
+	key := priorKey{service: l.service.Name, baseline: l.baselineText, start: l.start.UnixMilli()}
 	if p, ok := l.priors.get(key); ok {
 		return p
 	}
 	var queries []string
 	for _, expr := range []string{l.service.SLI.Total, l.service.SLI.Errors} {
-		q, err := l.render.sli(expr, time.Minute, l.baseline, 60)
+		q, err := l.render.sli(expr, time.Minute, l.baseline, l.baselineText, 60)
 		if err != nil {
 			return stats.Prior{}
 		}

@@ -22,16 +22,17 @@ func (freshnessCheck) name() string { return "freshness" }
 func (c freshnessCheck) run(ctx context.Context, l *look) CheckResult {
 	maxAge := time.Duration(c.cfg.MaxAge)
 	type arm struct {
-		name string
-		ms   []*labels.Matcher
+		name   string
+		ms     []*labels.Matcher
+		msText string
 	}
-	arms := []arm{{"canary", l.canary}, {"baseline", l.baseline}}
+	arms := []arm{{"canary", l.canary, l.canaryText}, {"baseline", l.baseline, l.baselineText}}
 	if l.canary == nil && l.baseline == nil {
-		arms = []arm{{"service", nil}}
+		arms = []arm{{"service", nil, ""}}
 	}
 	var queries, stale []string
 	for _, a := range arms {
-		q, err := l.render.sli(l.service.SLI.Total, maxAge, a.ms, 0)
+		q, err := l.render.sli(l.service.SLI.Total, maxAge, a.ms, a.msText, 0)
 		if err != nil {
 			return sourceError(c.name(), err)
 		}

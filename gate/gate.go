@@ -282,7 +282,7 @@ func (e *Engine) resolve(ctx context.Context, req Request) (*look, error) {
 	return &look{
 		logger: e.cfg.Logger, render: &e.renders, priors: &e.priors, now: now, req: req, revision: pol.revision, mode: pol.mode,
 		service: svc, stage: stage, checks: pol.checks, metrics: pol.metrics, controls: controls,
-		vars: vars, canary: canary, baseline: baseline,
+		vars: vars, canary: canary, baseline: baseline, canaryText: selectorText(canary), baselineText: selectorText(baseline),
 		severity: severity, emergency: emergency, cluster: cluster, hosts: hosts,
 		override: mostSpecific(overrides, svc.Name, req.PatchID, stage.Name, now),
 		attempt:  at, attemptCached: cachedAttempt, start: at.Start, at: evalAt, k: k, K: K,
@@ -333,7 +333,7 @@ func (e *Engine) attempt(ctx context.Context, key store.AttemptKey, start time.T
 func (l *look) key(states [numControls]controlState) lookKey {
 	k := lookKey{
 		attempt: l.attempt.AttemptKey, look: l.k, revision: l.revision,
-		canary: selectorText(l.canary), baseline: selectorText(l.baseline),
+		canary: l.canaryText, baseline: l.baselineText,
 		severity: l.severity, controls: states,
 	}
 	if l.override != nil {
@@ -470,6 +470,9 @@ func (e *Engine) record(ctx context.Context, key lookKey, d *Decision) (recorded
 		return false, fmt.Errorf("decision id: %w", err)
 	}
 	d.ID = id.String()
+	if s, ok := e.cfg.Store.(interface{ KeepsNoDecisions() bool }); ok && s.KeepsNoDecisions() {
+		return true, nil // nothing to encode for a store that keeps nothing (a backtest's)
+	}
 	body, err := json.Marshal(d)
 	if err != nil {
 		return false, fmt.Errorf("encode decision: %w", err)

@@ -48,6 +48,9 @@ type look struct {
 	vars    slo.Vars
 
 	canary, baseline []*labels.Matcher
+	// canaryText and baselineText are the filled selectors as text, for
+	// the caches' keys.
+	canaryText, baselineText string
 
 	// severity is the patch's severity (params.severity, else its
 	// discovered event), read only when a check needs it; emergency is the
@@ -89,18 +92,19 @@ func (l *look) perMinute(ctx context.Context, k int) ([]stats.Minute, []string, 
 
 func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []string, error) {
 	type arm struct {
-		expr string
-		ms   []*labels.Matcher
+		expr   string
+		ms     []*labels.Matcher
+		msText string
 	}
 	arms := []arm{
-		{l.service.SLI.Total, l.canary},
-		{l.service.SLI.Errors, l.canary},
-		{l.service.SLI.Total, l.baseline},
-		{l.service.SLI.Errors, l.baseline},
+		{l.service.SLI.Total, l.canary, l.canaryText},
+		{l.service.SLI.Errors, l.canary, l.canaryText},
+		{l.service.SLI.Total, l.baseline, l.baselineText},
+		{l.service.SLI.Errors, l.baseline, l.baselineText},
 	}
 	queries := make([]string, len(arms))
 	for i, a := range arms {
-		q, err := l.render.sli(a.expr, time.Minute, a.ms, 60)
+		q, err := l.render.sli(a.expr, time.Minute, a.ms, a.msText, 60)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -44,6 +44,9 @@ func (m *MemoryStore) SetOutcome(_ context.Context, k store.AttemptKey, outcome 
 	return a, nil
 }
 
+// KeepsNoDecisions tells the engine not to encode decisions for it.
+func (m *MemoryStore) KeepsNoDecisions() bool { return true }
+
 // AppendDecision keeps nothing.
 func (m *MemoryStore) AppendDecision(_ context.Context, d store.Decision) (store.Decision, error) {
 	return d, nil

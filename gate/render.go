@@ -31,10 +31,12 @@ type renders struct {
 
 const maxRenders = 10000
 
-// sli renders expr (without caching on a nil r) with {{.window}} set to window and ms added to every
-// series selector, scaled by scale when it is not 0.
-func (r *renders) sli(expr string, window time.Duration, ms []*labels.Matcher, scale float64) (string, error) {
-	key := renderKey{expr: expr, window: window, matchers: selectorText(ms), scale: scale}
+// sli renders expr (without caching on a nil r) with {{.window}} set to
+// window and ms added to every series selector, scaled by scale when it is
+// not 0. msText is ms as selectorText writes it, which the look computed
+// once.
+func (r *renders) sli(expr string, window time.Duration, ms []*labels.Matcher, msText string, scale float64) (string, error) {
+	key := renderKey{expr: expr, window: window, matchers: msText, scale: scale}
 	if r != nil {
 		r.mu.Lock()
 		q, ok := r.m[key]
