@@ -27,6 +27,13 @@ const (
 // concurrencyRetry is the retry_after of an ask waiting in line.
 const concurrencyRetry = 30
 
+// waitingTTL is how long a replica reuses a rollout's place in line
+// before it reads the line again: a third of the retry the waiter was
+// told, so an admission is late by at most that, while a line of
+// hundreds is read once per waiter every 10 s instead of every second
+// (each read takes the line's lock and sorts it).
+const waitingTTL = 10 * time.Second
+
 // admissionCache keeps each rollout's last admission for ControlsTTL so
 // that repeated asks do not take the store's lock every time. A cached
 // grant is safe to reuse: it is stored; a cached place in line only
@@ -133,7 +140,7 @@ func (e *Engine) admitRollout(ctx context.Context, l *look) (CheckResult, int, e
 
 	ac := &e.controls.admissions
 	ac.mu.Lock()
-	if a, ok := ac.m[key]; ok && time.Since(a.at) < e.controlsTTL() {
+	if a, ok := ac.m[key]; ok && time.Since(a.at) < admissionTTL(a.result.Verdict, e.controlsTTL()) {
 		ac.mu.Unlock()
 		return a.result, a.retry, nil
 	}
@@ -436,4 +443,14 @@ func waitingResult(own store.Slot, position int, active map[store.SlotKey]*unit,
 func neverFits(own store.Slot, l limits) CheckResult {
 	return result("concurrency", Fail, fmt.Sprintf("patching %d hosts of %s at once is more than the %g%% limit of its %d hosts allows: patch it in smaller steps",
 		own.Hosts, own.Cluster, l.hostsPercent, l.clusterHosts))
+}
+
+// admissionTTL is how long an admission is reused: a grant or a refusal
+// for the controls' TTL, a place in line for waitingTTL (never longer
+// than the controls' TTL when that is off).
+func admissionTTL(v CheckVerdict, controls time.Duration) time.Duration {
+	if v == Inconclusive && controls > 0 {
+		return max(controls, waitingTTL)
+	}
+	return controls
 }

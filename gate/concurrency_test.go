@@ -262,3 +262,23 @@ func TestAdmit(t *testing.T) {
 		})
 	}
 }
+
+// A place in line is reused for waitingTTL, a grant or refusal for the
+// controls' TTL; with the TTL off, nothing is reused.
+func TestAdmissionTTL(t *testing.T) {
+	for _, tc := range []struct {
+		v        CheckVerdict
+		controls time.Duration
+		want     time.Duration
+	}{
+		{Inconclusive, DefaultControlsTTL, waitingTTL},
+		{Pass, DefaultControlsTTL, DefaultControlsTTL},
+		{Fail, DefaultControlsTTL, DefaultControlsTTL},
+		{Inconclusive, -1, -1},
+		{Inconclusive, time.Minute, time.Minute},
+	} {
+		if got := admissionTTL(tc.v, tc.controls); got != tc.want {
+			t.Errorf("admissionTTL(%s, %s) = %s, want %s", tc.v, tc.controls, got, tc.want)
+		}
+	}
+}
