@@ -93,7 +93,7 @@ func TestGenerateEveryExample(t *testing.T) {
 						var d flaggerCanaryDoc
 						readStrict(t, f, &d)
 					case f == filepath.Join(dir, "spinnaker", "orca-local.yml"):
-						var d orcaLocalDoc
+						var d orcaLocal
 						readStrict(t, f, &d)
 					case strings.HasPrefix(f, filepath.Join(dir, "spinnaker")+"/"):
 						data, err := os.ReadFile(f)

@@ -725,38 +725,6 @@ type spinnakerStageDoc struct {
 	ParameterValues map[string]string `json:"parameterValues"`
 }
 
-// orcaLocalDoc mirrors orca-webhook's WebhookProperties.PreconfiguredWebhook
-// fields the generator writes.
-type orcaLocalDoc struct {
-	Webhook struct {
-		Preconfigured []orcaPreconfiguredDoc `yaml:"preconfigured"`
-	} `yaml:"webhook"`
-}
-
-type orcaPreconfiguredDoc struct {
-	Label               string              `yaml:"label"`
-	Type                string              `yaml:"type"`
-	Enabled             bool                `yaml:"enabled"`
-	Description         string              `yaml:"description"`
-	Method              string              `yaml:"method"`
-	URL                 string              `yaml:"url"`
-	CustomHeaders       map[string][]string `yaml:"customHeaders"`
-	SensitiveHeaders    map[string][]string `yaml:"sensitiveHeaders"`
-	Payload             string              `yaml:"payload"`
-	WaitForCompletion   bool                `yaml:"waitForCompletion"`
-	StatusURLResolution string              `yaml:"statusUrlResolution"`
-	StatusJSONPath      string              `yaml:"statusJsonPath"`
-	SuccessStatuses     string              `yaml:"successStatuses"`
-	TerminalStatuses    string              `yaml:"terminalStatuses"`
-	Parameters          []struct {
-		Label        string `yaml:"label"`
-		Name         string `yaml:"name"`
-		Description  string `yaml:"description"`
-		Type         string `yaml:"type"`
-		DefaultValue string `yaml:"defaultValue"`
-	} `yaml:"parameters"`
-}
-
 // spelResolve stands in for Orca's expression evaluation of the payload.
 func spelResolve(v any, values map[string]string) any {
 	switch x := v.(type) {
@@ -779,7 +747,7 @@ func spelResolve(v any, values map[string]string) any {
 // at statusJsonPath (here of the form $.field) matched, upper-cased,
 // against the comma-separated success and terminal statuses; anything
 // else keeps the stage RUNNING.
-func orcaMonitor(t *testing.T, st orcaPreconfiguredDoc, body []byte) string {
+func orcaMonitor(t *testing.T, st orcaPreconfigured, body []byte) string {
 	t.Helper()
 	field, ok := strings.CutPrefix(st.StatusJSONPath, "$.")
 	if !ok || strings.ContainsAny(field, ".[") {
@@ -811,7 +779,7 @@ func orcaMonitor(t *testing.T, st orcaPreconfiguredDoc, body []byte) string {
 
 func TestSpinnakerWebhookStage(t *testing.T) {
 	env := newToolsEnv(t)
-	var orca orcaLocalDoc
+	var orca orcaLocal
 	readStrict(t, filepath.Join(env.gen, "spinnaker", "orca-local.yml"), &orca)
 	if len(orca.Webhook.Preconfigured) != 1 {
 		t.Fatalf("orca-local.yml: %d preconfigured webhooks, want 1", len(orca.Webhook.Preconfigured))
@@ -930,7 +898,7 @@ func TestSpinnakerSecretFlag(t *testing.T) {
 		if code, text := runCmd(t, append([]string{"generate", "integrations", "--config", "../../testdata/patchgate.yaml", "--out", out}, tt.args...)...); code != 0 {
 			t.Fatalf("%v: exit %d: %s", tt.args, code, text)
 		}
-		var orca orcaLocalDoc
+		var orca orcaLocal
 		readStrict(t, filepath.Join(out, "spinnaker", "orca-local.yml"), &orca)
 		pre := orca.Webhook.Preconfigured[0]
 		where, other := pre.CustomHeaders, pre.SensitiveHeaders
