@@ -138,11 +138,11 @@ func (c burnRateCheck) run(ctx context.Context, l *look) CheckResult {
 func (l *look) ratio(ctx context.Context, w time.Duration) windowRatio {
 	r := windowRatio{window: w}
 	var err error
-	if r.errQ, err = l.render.sli(l.service.SLI.Errors, w, nil, "", 0); err != nil {
+	if r.errQ, err = renderSLI(l.render, l.service.SLI.Errors, w, nil, "", 0); err != nil {
 		r.err = err
 		return r
 	}
-	if r.totalQ, err = l.render.sli(l.service.SLI.Total, w, nil, "", 0); err != nil {
+	if r.totalQ, err = renderSLI(l.render, l.service.SLI.Total, w, nil, "", 0); err != nil {
 		r.err = err
 		return r
 	}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/patchgate/patchgate/internal/config"
@@ -34,15 +33,10 @@ const concurrencyRetry = 30
 // (each read takes the line's lock and sorts it).
 const waitingTTL = 10 * time.Second
 
-// admissionCache keeps each rollout's last admission for ControlsTTL so
-// that repeated asks do not take the store's lock every time. A cached
-// grant is safe to reuse: it is stored; a cached place in line only
+// admission is a rollout's last admission, kept so that repeated asks do
+// not take the store's lock every time (admissionTTL says for how long). A
+// cached grant is safe to reuse: it is stored; a cached place in line only
 // delays an admission by at most the TTL.
-type admissionCache struct {
-	mu sync.Mutex
-	m  map[store.SlotKey]admission
-}
-
 type admission struct {
 	result CheckResult
 	retry  int
@@ -139,12 +133,9 @@ func (e *Engine) admitRollout(ctx context.Context, l *look) (CheckResult, int, e
 	key := store.SlotKey{Service: l.service.Name, PatchID: l.vars.PatchID, Cluster: cluster}
 
 	ac := &e.controls.admissions
-	ac.mu.Lock()
-	if a, ok := ac.m[key]; ok && time.Since(a.at) < admissionTTL(a.result.Verdict, e.controlsTTL()) {
-		ac.mu.Unlock()
+	if a, ok := ac.get(key); ok && time.Since(a.at) < admissionTTL(a.result.Verdict, e.controlsTTL()) {
 		return a.result, a.retry, nil
 	}
-	ac.mu.Unlock()
 
 	lim := clusterLimits(cfg, cluster)
 	cc := cfg.Concurrency
@@ -162,12 +153,7 @@ func (e *Engine) admitRollout(ctx context.Context, l *look) (CheckResult, int, e
 	if r.Verdict != Pass {
 		retry = concurrencyRetry
 	}
-	ac.mu.Lock()
-	if ac.m == nil || len(ac.m) > 10000 {
-		ac.m = map[store.SlotKey]admission{}
-	}
-	ac.m[key] = admission{result: r, retry: retry, at: time.Now()}
-	ac.mu.Unlock()
+	ac.put(key, admission{result: r, retry: retry, at: time.Now()})
 	return r, retry, nil
 }
 

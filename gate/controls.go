@@ -41,9 +41,9 @@ type controlCache struct {
 	loadedAt  time.Time // by the wall clock; zero when stale
 	overrides []store.Override
 	freezes   []store.Freeze
-	severity  map[string]severityEntry // by patch id
 
-	admissions admissionCache
+	severity   bounded[string, severityEntry] // by patch id
+	admissions bounded[store.SlotKey, admission]
 }
 
 type severityEntry struct {
@@ -174,12 +174,9 @@ func (e *Engine) severity(ctx context.Context, req Request, need bool) (string, 
 // event that has one, read at most once per ControlsTTL.
 func (e *Engine) discoveredSeverity(ctx context.Context, patchID string) (string, error) {
 	c := &e.controls
-	c.mu.Lock()
-	if s, ok := c.severity[patchID]; ok && time.Since(s.at) < e.controlsTTL() {
-		c.mu.Unlock()
+	if s, ok := c.severity.get(patchID); ok && time.Since(s.at) < e.controlsTTL() {
 		return s.severity, nil
 	}
-	c.mu.Unlock()
 	es, err := e.cfg.Store.ListEvents(ctx, store.EventFilter{PatchID: patchID, Type: store.EventDiscovered})
 	if err != nil {
 		return "", fmt.Errorf("load discovered events: %w", err)
@@ -190,12 +187,7 @@ func (e *Engine) discoveredSeverity(ctx context.Context, patchID string) (string
 			sev = ev.Severity
 		}
 	}
-	c.mu.Lock()
-	if c.severity == nil || len(c.severity) > 10000 {
-		c.severity = map[string]severityEntry{}
-	}
-	c.severity[patchID] = severityEntry{severity: sev, at: time.Now()}
-	c.mu.Unlock()
+	c.severity.put(patchID, severityEntry{severity: sev, at: time.Now()})
 	return sev, nil
 }
 

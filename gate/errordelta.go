@@ -176,7 +176,7 @@ func (c errorDeltaCheck) history(ctx context.Context, l *look) stats.Prior {
 	}
 	var queries []string
 	for _, expr := range []string{l.service.SLI.Total, l.service.SLI.Errors} {
-		q, err := l.render.sli(expr, time.Minute, l.baseline, l.baselineText, 60)
+		q, err := renderSLI(l.render, expr, time.Minute, l.baseline, l.baselineText, 60)
 		if err != nil {
 			return stats.Prior{}
 		}

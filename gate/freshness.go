@@ -32,7 +32,7 @@ func (c freshnessCheck) run(ctx context.Context, l *look) CheckResult {
 	}
 	var queries, stale []string
 	for _, a := range arms {
-		q, err := l.render.sli(l.service.SLI.Total, maxAge, a.ms, a.msText, 0)
+		q, err := renderSLI(l.render, l.service.SLI.Total, maxAge, a.ms, a.msText, 0)
 		if err != nil {
 			return sourceError(c.name(), err)
 		}

@@ -104,7 +104,7 @@ func (l *look) fetchMinutes(ctx context.Context, k int) ([]stats.Minute, []strin
 	}
 	queries := make([]string, len(arms))
 	for i, a := range arms {
-		q, err := l.render.sli(a.expr, time.Minute, a.ms, a.msText, 60)
+		q, err := renderSLI(l.render, a.expr, time.Minute, a.ms, a.msText, 60)
 		if err != nil {
 			return nil, nil, err
 		}
