@@ -51,20 +51,36 @@ type engineReport struct {
 // loadPolicy parses the benchmark's policy and returns it with its
 // error_delta check.
 func loadPolicy() (*config.Config, config.ErrorDelta, error) {
-	cfg, err := config.Parse("benchquality.yaml", []byte(policy))
+	cfg, checks, err := parseBenchPolicy("benchquality.yaml", policy)
 	if err != nil {
 		return nil, config.ErrorDelta{}, err
 	}
-	svc, _ := cfg.Service("bench")
-	st, _ := svc.Stage("canary")
-	ed := svc.EffectiveChecks(st).ErrorDelta
-	if ed == nil {
+	if checks.ErrorDelta == nil {
 		return nil, config.ErrorDelta{}, fmt.Errorf("the benchmark policy has no error_delta check")
 	}
-	if k := int(time.Duration(st.MaxWait) / time.Minute); k != horizon {
-		return nil, config.ErrorDelta{}, fmt.Errorf("the benchmark policy's max_wait is %d minutes, the simulation's horizon %d", k, horizon)
+	return cfg, *checks.ErrorDelta, nil
+}
+
+// parseBenchPolicy parses a benchmark policy and returns it with the
+// checks of its one stage (service bench, stage canary), whose max_wait
+// must be the simulation's horizon.
+func parseBenchPolicy(name, text string) (*config.Config, config.Checks, error) {
+	cfg, err := config.Parse(name, []byte(text))
+	if err != nil {
+		return nil, config.Checks{}, err
 	}
-	return cfg, *ed, nil
+	svc, ok := cfg.Service("bench")
+	if !ok {
+		return nil, config.Checks{}, fmt.Errorf("%s has no service bench", name)
+	}
+	st, ok := svc.Stage("canary")
+	if !ok {
+		return nil, config.Checks{}, fmt.Errorf("%s has no stage canary", name)
+	}
+	if k := int(time.Duration(st.MaxWait) / time.Minute); k != horizon {
+		return nil, config.Checks{}, fmt.Errorf("%s: max_wait is %d minutes, the simulation's horizon %d", name, k, horizon)
+	}
+	return cfg, svc.EffectiveChecks(st), nil
 }
 
 // engineCheck writes each sampled stage's counts as Prometheus counters

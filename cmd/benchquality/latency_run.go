@@ -163,7 +163,7 @@ func reportLatency(out io.Writer, o options, r *latencyResults) error {
 	pg := total[0]
 	fmt.Fprintf(w, "| false go ≤ 1%% | %s | %s |\n", rate(pg.falseGo), met(pg.falseGo, targetFalseGo))
 	fmt.Fprintf(w, "| false no_go ≤ 1%% | %s | %s |\n", rate(pg.falseNoGo), met(pg.falseNoGo, targetFalseNoGo))
-	fmt.Fprintf(w, "| undecided ≤ 10%% on good canaries with ≥ 100 req/min | %s | %s |\n", rate(pg.undecidedBusy), met(pg.undecidedBusy, targetUndecided))
+	fmt.Fprintf(w, "| undecided ≤ %g%% on good canaries with ≥ 100 req/min | %s | %s |\n", 100*targetUndecided, rate(pg.undecidedBusy), met(pg.undecidedBusy, targetUndecided))
 	fmt.Fprintf(w, "| canary requests to no_go ≤ 1.2× the fixed p99 threshold's | %s | %s |\n", times(pg.vsThreshold), met(pg.vsThreshold, targetVsThreshold))
 	fmt.Fprintln(w)
 
