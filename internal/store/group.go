@@ -147,7 +147,13 @@ func (s *sqlStore) write(ctx context.Context, f func(ctx context.Context, tx *sq
 // commitWrites is the writer group's commit: one transaction holding the
 // writer lock, every write in order, one commit.
 func (s *sqlStore) commitWrites(ctx context.Context, ops []*writeOp) error {
-	tx, err := s.beginWrite(ctx)
+	return commitOps(ctx, ops, s.beginWrite)
+}
+
+// commitOps runs a group's writes in order in one transaction begun by
+// begin, and commits it.
+func commitOps(ctx context.Context, ops []*writeOp, begin func(context.Context) (*sql.Tx, error)) error {
+	tx, err := begin(ctx)
 	if err != nil {
 		return err
 	}

@@ -34,15 +34,12 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (Store, error
 	if dsn == "" {
 		return nil, errors.New("store: open: empty DSN")
 	}
-	var d *dialect
-	switch driver {
-	case "", "sqlite":
-		d = sqliteDialect
+	d, err := dialectOf(driver)
+	if err != nil {
+		return nil, err
+	}
+	if d == sqliteDialect {
 		dsn = sqliteDSN(dsn)
-	case "postgres", "postgresql", "pgx":
-		d = postgresDialect
-	default:
-		return nil, fmt.Errorf("store: open: unknown driver %q (want sqlite or postgres)", driver)
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
@@ -68,20 +65,16 @@ func OpenReadOnly(ctx context.Context, driver, dsn string, opts ...Option) (Stor
 	if dsn == "" {
 		return nil, errors.New("store: open: empty DSN")
 	}
-	var d *dialect
-	switch driver {
-	case "", "sqlite":
-		d = sqliteDialect
-		ro, err := sqliteReadOnlyDSN(dsn)
-		if err != nil {
+	d, err := dialectOf(driver)
+	if err != nil {
+		return nil, err
+	}
+	if d == sqliteDialect {
+		if dsn, err = sqliteReadOnlyDSN(dsn); err != nil {
 			return nil, fmt.Errorf("store: open sqlite read-only: %w", err)
 		}
-		dsn = ro
-	case "postgres", "postgresql", "pgx":
-		d = postgresDialect
+	} else {
 		dsn = postgresReadOnlyDSN(dsn)
-	default:
-		return nil, fmt.Errorf("store: open: unknown driver %q (want sqlite or postgres)", driver)
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
@@ -245,4 +238,15 @@ func (s *sqlStore) beginWrite(ctx context.Context) (*sql.Tx, error) {
 		}
 	}
 	return tx, nil
+}
+
+// dialectOf is the dialect of a store.driver value.
+func dialectOf(driver string) (*dialect, error) {
+	switch driver {
+	case "", "sqlite":
+		return sqliteDialect, nil
+	case "postgres", "postgresql", "pgx":
+		return postgresDialect, nil
+	}
+	return nil, fmt.Errorf("store: open: unknown driver %q (want sqlite or postgres)", driver)
 }

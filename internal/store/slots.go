@@ -69,31 +69,27 @@ func (s *sqlStore) admit(ctx context.Context, key SlotKey, hosts int, now, since
 // serialised against every other Admit (in other processes too), each
 // admission in turn, seeing the ones before it, and one commit.
 func (s *sqlStore) commitAdmits(ctx context.Context, ops []*writeOp) error {
-	// SQLite: every transaction is BEGIN IMMEDIATE (see open.go), which
-	// takes the database's write lock up front.
+	return commitOps(ctx, ops, s.beginAdmit)
+}
+
+// beginAdmit starts an admissions' transaction. SQLite: every transaction
+// is BEGIN IMMEDIATE (see open.go), which takes the database's write lock
+// up front. PostgreSQL: the slots' advisory lock, and synchronous_commit
+// on for the transaction whatever the server's or role's default (a
+// granted slot must survive a crash, as a decision must).
+func (s *sqlStore) beginAdmit(ctx context.Context) (*sql.Tx, error) {
 	tx, err := s.db.BeginTx(ctx, s.dialect.txOptions)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer tx.Rollback()
 	if s.dialect.name == "postgres" {
-		// A granted slot must survive a crash, as a decision must:
-		// synchronous_commit on for the transaction, whatever the
-		// server's or role's default.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(pgSlotsLockKey, 10)+"), "+
 			"set_config('synchronous_commit', 'on', true)"); err != nil {
-			return err
+			tx.Rollback()
+			return nil, err
 		}
 	}
-	for _, op := range ops {
-		if err := op.f(ctx, tx); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return tx, nil
 }
 
 func admitIn(ctx context.Context, s *sqlStore, tx *sql.Tx, key SlotKey, hosts int, now, since time.Time, decide AdmitFunc) (Slot, error) {
