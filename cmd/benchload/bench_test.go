@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
+	"sync/atomic"
 	"testing"
 )
 
@@ -108,6 +112,47 @@ func BenchmarkAskCached(b *testing.B) {
 				w := httpWorker(client, url+"/v1/gate", body, "")
 				for pb.Next() {
 					if err := w(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkFreshAsk is an ask of a new stage attempt (every check
+// queries; the attempt and the answer are written durably), 64 callers at
+// once as the fresh phase of the run, on SQLite and, with
+// PATCHGATE_TEST_POSTGRES_DSN, on PostgreSQL.
+func BenchmarkFreshAsk(b *testing.B) {
+	ctx := context.Background()
+	src, err := newSource(ctx, b.TempDir(), 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	dbs := []database{sqliteDatabase(b.TempDir())}
+	if dsn := os.Getenv("PATCHGATE_TEST_POSTGRES_DSN"); dsn != "" {
+		pg, err := postgresDatabase(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(pg.drop)
+		dbs = append(dbs, pg)
+	}
+	for _, db := range dbs {
+		b.Run(db.name, func(b *testing.B) {
+			e, closeStore, err := freshEngine(ctx, db, src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer closeStore()
+			var n atomic.Int64
+			b.SetParallelism(freshCallers / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := e.Decide(ctx, request(fmt.Sprintf("fresh-%d", n.Add(1)))); err != nil {
 						b.Error(err)
 						return
 					}

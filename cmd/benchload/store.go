@@ -71,19 +71,11 @@ func postgresDatabase(ctx context.Context, dsn string) (database, error) {
 // the same run the baseline: the same answers' rows INSERTed into a bare
 // table, one synced autocommit statement each, by as many callers.
 func freshAsks(ctx context.Context, o options, db database, src metricsource.Source) (asks, raw rate, err error) {
-	cfg, err := config.Parse("benchload.yaml", []byte(policy))
+	e, closeStore, err := freshEngine(ctx, db, src)
 	if err != nil {
 		return rate{}, rate{}, err
 	}
-	st, err := store.Open(ctx, db.driver, db.dsn)
-	if err != nil {
-		return rate{}, rate{}, err
-	}
-	defer st.Close()
-	e, err := gate.New(gate.Config{Policy: cfg, Source: metricsource.Instrumented(src, prometheus.NewRegistry()), Store: st, Now: askTime})
-	if err != nil {
-		return rate{}, rate{}, err
-	}
+	defer closeStore()
 	var n atomic.Int64
 	asks = drive(ctx, "fresh asks, "+db.name, freshCallers, o.duration, func(int) worker {
 		return func() error {
@@ -94,6 +86,24 @@ func freshAsks(ctx context.Context, o options, db database, src metricsource.Sou
 
 	raw, err = rawInserts(ctx, o, db, "raw INSERT of the same rows, "+db.name)
 	return asks, raw, err
+}
+
+// freshEngine is an engine of the benchload policy on a store in db.
+func freshEngine(ctx context.Context, db database, src metricsource.Source) (*gate.Engine, func() error, error) {
+	cfg, err := config.Parse("benchload.yaml", []byte(policy))
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, db.driver, db.dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := gate.New(gate.Config{Policy: cfg, Source: metricsource.Instrumented(src, prometheus.NewRegistry()), Store: st, Now: askTime})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return e, st.Close, nil
 }
 
 // rawInserts is the baseline of freshAsks: one synced INSERT of an

@@ -22,6 +22,13 @@ type dialect struct {
 	// schema is run on every Open, in order, inside one serialised
 	// transaction. Every statement must be idempotent.
 	schema []string
+	// conns is how many connections a store keeps open to the database,
+	// busy or idle. database/sql's default keeps 2 idle and closes the
+	// rest after each use, so under concurrent asks every other read
+	// opened a new connection: for PostgreSQL a new backend process and
+	// a SCRAM handshake (4,096 PBKDF2 rounds on each side), which cost
+	// more than the reads themselves.
+	conns int
 }
 
 // rebind rewrites the ? placeholders of q for d.
@@ -54,6 +61,7 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 var sqliteDialect = &dialect{
 	name:   "sqlite",
 	driver: "sqlite",
+	conns:  8,
 	schema: schema(columnTypes{seq: "INTEGER PRIMARY KEY", autoseq: "INTEGER PRIMARY KEY", blob: "BLOB  ", strict: " STRICT"},
 		// The audit log is append-only: the store has no update or delete
 		// methods, and these triggers refuse anyone else's. Someone with
@@ -74,6 +82,8 @@ var postgresDialect = &dialect{
 	name:     "postgres",
 	driver:   "pgx",
 	numbered: true,
+	// Two replicas hold 32 of PostgreSQL's default max_connections (100).
+	conns: 16,
 	// Read committed, so the statement after the lock sees every append
 	// committed while this transaction waited for it.
 	txOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},

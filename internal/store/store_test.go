@@ -37,6 +37,7 @@ func testStore(t *testing.T, nb newBackend) {
 		{"DuplicateID", testDuplicateID},
 		{"Chain", testChain},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"ConnectionReuse", testConnectionReuse},
 		{"GroupCommit", testGroupCommit},
 		{"GroupWithdraw", testGroupWithdraw},
 		{"LookKey", testLookKey},
@@ -319,6 +320,46 @@ func testConcurrentAppends(t *testing.T, nb newBackend) {
 	}
 	if len(ds) != workers*each {
 		t.Errorf("listed %d decisions, want %d", len(ds), workers*each)
+	}
+}
+
+// testConnectionReuse asks like a crowd of rollout tools at a minute's
+// turn: 64 callers each reading attempts and writing decisions. Every
+// connection the store opened must still be open afterwards, none closed
+// for being one idle too many (each reopening costs PostgreSQL a backend
+// process and a SCRAM handshake), and the store never holds more than
+// its pool.
+func testConnectionReuse(t *testing.T, nb newBackend) {
+	s := nb(t).open(t)
+	db := rawDB(s)
+	const callers, each = 64, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, callers*each)
+	for c := range callers {
+		wg.Go(func() {
+			for i := range each {
+				a := Attempt{AttemptKey: AttemptKey{Service: "svc", PatchID: fmt.Sprintf("p-%d-%d", c, i), Stage: "canary", Attempt: "1"}, StartSource: "first_ask"}
+				if _, err := s.EnsureAttempt(t.Context(), a); err != nil {
+					errs <- err
+				}
+				if _, err := s.AppendDecision(t.Context(), decision(c*each+i, "svc", a.PatchID, "canary", "go")); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := db.Stats()
+	if st.MaxIdleClosed > 0 || st.MaxLifetimeClosed > 0 {
+		t.Errorf("%d connection(s) closed for want of an idle slot and %d for age while %d callers asked: each ask paid for a new connection (stats %+v)",
+			st.MaxIdleClosed, st.MaxLifetimeClosed, callers, st)
+	}
+	if st.MaxOpenConnections == 0 || st.OpenConnections > st.MaxOpenConnections {
+		t.Errorf("open connections %d, pool limit %d: the store must bound its connections (PostgreSQL refuses past max_connections)", st.OpenConnections, st.MaxOpenConnections)
 	}
 }
 
