@@ -86,6 +86,14 @@ func withGoSpending(t stats.Test, sp stats.Spending) stats.Test {
 
 func asIs(r stats.Result) stats.Outcome { return r.Outcome }
 
+// firstRound is the test as the first round of issue 16 left it: both
+// sides Pocock-type from look 1, the go bound never lowered for skewness.
+func firstRound(t stats.Test) stats.Test {
+	t = withGoSpending(t, stats.SpendPocock)
+	t.ConservativeGoSkew = true
+	return t
+}
+
 // pocockOf is the policy's error_delta with the group-sequential method.
 func pocockOf(ed config.ErrorDelta) config.ErrorDelta {
 	ed.Method = "pocock"
@@ -117,17 +125,21 @@ func judges(ed config.ErrorDelta) []judge {
 	cs := ed
 	cs.Method = "confidence_sequence"
 	return []judge{
-		{name: "patchgate", what: "error_delta as configured (Pocock-type group-sequential over 60 looks, α = 0.05 each way; V = V_bin·max(1, f·φ̂), φ̂ pooled over both arms and the hour before the stage), asked every minute",
+		{name: "patchgate", what: "error_delta as configured (group-sequential over 60 looks, α = 0.05 each way: no_go side Pocock-type, go side 60% Pocock-type + 40% kept for the last looks, from look 3, its bound lowered by the whole skewness correction; V = V_bin·max(1, f·φ̂), φ̂ pooled over both arms and the hour before the stage, f at each side's bound), asked every minute",
 			withHistory: sequentialWithHistory(errorDeltaTest(pocock, horizon))},
+		{name: "issue 16, first round", what: "patchgate as the first round of issue 16 left it: the go side like the no_go side (Pocock-type from look 1, skewness correction only where it raises the bound, one Student-t widening at the larger bound)",
+			withHistory: sequentialWithHistory(firstRound(errorDeltaTest(pocock, horizon)))},
+		{name: "+ whole skew correction on go", what: "the first round with the go bound lowered by the whole Cornish–Fisher term (error counts are right-skewed, so the go tail is the light one); go side still Pocock-type from look 1",
+			withHistory: sequentialWithHistory(withGoSpending(errorDeltaTest(pocock, horizon), stats.SpendPocock))},
 		{name: "before issue 16", what: "the same looks with V = max(V_bin, f·V_emp), the Student-t widening of the contrasts' empirical variance (k−1 df)",
-			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceStudent), asIs)},
+			decide: sequential(firstRound(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceStudent)), asIs)},
 		{name: "ablation: φ̂ over both arms only", what: "V = V_bin·max(1, f·φ̂), φ̂ each arm's Pearson dispersion around its own rate, pooled (2(k−1) df); no within-minute switch, no history",
 			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiArms), asIs)},
 		{name: "ablation: no history", what: "patchgate without the hour before the stage (φ̂ from the stage alone, with the within-minute switch)",
 			decide: sequential(errorDeltaTest(pocock, horizon), asIs)},
 		{name: "ablation: within-minute φ̂", what: "V = V_bin·max(1, f·φ̂), φ̂ the Pearson dispersion of the minutes' contrasts (k−1 df); no history",
 			decide: sequential(withVariance(errorDeltaTest(pocock, horizon), stats.VarianceQuasiWithin), asIs)},
-		{name: "ablation: go side HSD(−2)", what: "patchgate with the go side's α spent by the Hwang–Shih–DeCani function, γ = −2 (later than the Pocock type); the no_go side unchanged",
+		{name: "ablation: go side HSD(−2)", what: "patchgate with the go side's α spent by the Hwang–Shih–DeCani function, γ = −2 (later than the Pocock type), from look 1; the no_go side unchanged",
 			withHistory: sequentialWithHistory(withGoSpending(errorDeltaTest(pocock, horizon), stats.SpendHSDm2))},
 		{name: "ablation: O'Brien-Fleming", what: "patchgate with O'Brien-Fleming-type α spending instead of the Pocock type",
 			withHistory: sequentialWithHistory(withSpending(errorDeltaTest(pocock, horizon), stats.SpendOBF))},

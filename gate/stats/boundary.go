@@ -37,6 +37,20 @@ const (
 	SpendOBF
 	// SpendHSDm2: Hwang–Shih–DeCani α(τ) = α·(1−e^{−γτ})/(1−e^{−γ}), γ = −2.
 	SpendHSDm2
+	// SpendPocockLate, the go side's default: 60% of α spent as the
+	// Pocock type, 40% as Hwang–Shih–DeCani with γ = −8, which keeps
+	// almost all of it for the last fifth of the looks:
+	// α(τ) = α·[0.6·ln(1+(e−1)τ) + 0.4·(e^{8τ}−1)/(e^8−1)]. A clearly
+	// healthy canary gets its go about as early as under the Pocock type;
+	// one whose difference sits between 0 and δ, which needs most of the
+	// stage to tell apart from δ, finds α left near max_wait.
+	SpendPocockLate
+)
+
+// Weights of SpendPocockLate.
+const (
+	lateShare = 0.4
+	lateGamma = 8.0
 )
 
 // spend returns the α spent by information fraction τ.
@@ -44,6 +58,8 @@ func (sp Spending) spend(alpha, tau float64) float64 {
 	switch sp {
 	case SpendHSDm2:
 		return alpha * math.Expm1(2*tau) / math.Expm1(2)
+	case SpendPocockLate:
+		return (1-lateShare)*PocockSpend(alpha, tau) + lateShare*alpha*math.Expm1(lateGamma*tau)/math.Expm1(lateGamma)
 	case SpendOBF:
 		if tau <= 0 {
 			return 0
@@ -61,6 +77,7 @@ type boundaryKey struct {
 	looks int
 	alpha float64
 	spend Spending
+	skip  int
 }
 
 type boundaryEntry struct {
@@ -73,9 +90,11 @@ type boundaryCache struct {
 	m  map[boundaryKey]*boundaryEntry
 }
 
-// get returns the shared slice for (K, α); callers must not modify it.
-func (c *boundaryCache) get(K int, alpha float64, sp Spending) []float64 {
-	key := boundaryKey{K, alpha, sp}
+// get returns the shared slice for (K, α, spending, skip); callers must
+// not modify it.
+func (c *boundaryCache) get(K int, alpha float64, sp Spending, skip int) []float64 {
+	skip = min(max(skip, 0), K-1)
+	key := boundaryKey{K, alpha, sp, skip}
 	c.mu.Lock()
 	e, ok := c.m[key]
 	if !ok {
@@ -83,12 +102,14 @@ func (c *boundaryCache) get(K int, alpha float64, sp Spending) []float64 {
 		c.m[key] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.b = spendingBoundaries(K, alpha, gridStep, sp) })
+	e.once.Do(func() { e.b = spendingBoundaries(K, alpha, gridStep, sp, skip) })
 	return e.b
 }
 
 // spendingBoundaries computes one-sided upper boundaries b_1..b_K for a
-// spending function by recursive integration with grid spacing h.
+// spending function by recursive integration with grid spacing h. The
+// first skip looks spend nothing (looks at which the test can never
+// decide): look k spends by τ = (k−skip)/(K−skip).
 //
 // On the scale of the sum S_k (unit-variance increments) the grid for look
 // k is s_j = u_k − j·h, j = 0..n, from the boundary u_k = b_k·√k down to
@@ -96,7 +117,7 @@ func (c *boundaryCache) get(K int, alpha float64, sp Spending) []float64 {
 // the same spacing, the kernel φ(s'−s) between two consecutive grids takes
 // only a few hundred distinct values per look, and the convolution is a
 // banded sum of products.
-func spendingBoundaries(K int, alpha, h float64, sp Spending) []float64 {
+func spendingBoundaries(K int, alpha, h float64, sp Spending, skip int) []float64 {
 	b := make([]float64, K)
 	var (
 		mass  []float64 // sub-density times Simpson weight at each grid point
@@ -104,7 +125,7 @@ func spendingBoundaries(K int, alpha, h float64, sp Spending) []float64 {
 		spent float64
 	)
 	for k := 1; k <= K; k++ {
-		next := sp.spend(alpha, float64(k)/float64(K))
+		next := sp.spend(alpha, float64(max(k-skip, 0))/float64(K-skip))
 		// Spending functions that spend almost nothing early (O'Brien–
 		// Fleming) would put the first bounds at infinity; 1e-15 puts them
 		// about 8 standard deviations out, which no statistic reaches.

@@ -170,9 +170,10 @@ func TestSpendingCrossingMonteCarlo(t *testing.T) {
 	for _, sp := range []struct {
 		name string
 		sp   Spending
-	}{{"O'Brien-Fleming", SpendOBF}, {"HSD(-2)", SpendHSDm2}} {
+		skip int // looks that spend nothing
+	}{{"O'Brien-Fleming", SpendOBF, 0}, {"HSD(-2)", SpendHSDm2, 0}, {"Pocock-late from look 3", SpendPocockLate, 2}} {
 		t.Run(sp.name, func(t *testing.T) {
-			b := boundaries.get(looks, alpha, sp.sp)
+			b := boundaries.get(looks, alpha, sp.sp, sp.skip)
 			r := rand.New(rand.NewPCG(8, 12))
 			var crossed, crossedHalf int
 			for range n {
@@ -192,7 +193,7 @@ func TestSpendingCrossingMonteCarlo(t *testing.T) {
 				name  string
 				count int
 				want  float64
-			}{{"all looks", crossed, alpha}, {"first half", crossedHalf, sp.sp.spend(alpha, 0.5)}} {
+			}{{"all looks", crossed, alpha}, {"first half", crossedHalf, sp.sp.spend(alpha, float64(looks/2-sp.skip)/float64(looks-sp.skip))}} {
 				got := float64(c.count) / float64(n)
 				se := math.Sqrt(c.want * (1 - c.want) / float64(n))
 				if math.Abs(got-c.want) > 3.5*se+1e-4 {
@@ -220,7 +221,7 @@ func PocockBoundaries(K int, alpha float64) []float64 {
 	if K < 1 || K > MaxLooks || !(alpha > 0 && alpha < 1) {
 		return nil
 	}
-	b := boundaries.get(K, alpha, SpendPocock)
+	b := boundaries.get(K, alpha, SpendPocock, 0)
 	out := make([]float64, len(b))
 	copy(out, b)
 	return out
@@ -228,5 +229,5 @@ func PocockBoundaries(K int, alpha float64) []float64 {
 
 // pocockBoundaries is spendingBoundaries with Pocock-type spending.
 func pocockBoundaries(K int, alpha, h float64) []float64 {
-	return spendingBoundaries(K, alpha, h, SpendPocock)
+	return spendingBoundaries(K, alpha, h, SpendPocock, 0)
 }

@@ -55,25 +55,38 @@
 //
 // # The decision
 //
-// With K planned looks (Test.Looks > 0), the boundaries b_1..b_K come from
-// Lan–DeMets α-spending with the Pocock-type function
-// α(τ) = α·ln(1+(e−1)·τ), τ = k/K: b_k solves
-// P(Z_1 < b_1, …, Z_{k−1} < b_{k−1}, Z_k ≥ b_k) = α(τ_k) − α(τ_{k−1}) for a
-// Gaussian random walk with equal increments, by recursive numerical
-// integration (Jennison & Turnbull, "Group Sequential Methods with
-// Applications to Clinical Trials", 2000, ch. 19; see spendingBoundaries in boundary.go).
+// With K planned looks (Test.Looks > 0), each side is its own one-sided
+// test at level α with its own boundaries from Lan–DeMets α-spending,
+// b_k solving P(Z_1 < b_1, …, Z_{k−1} < b_{k−1}, Z_k ≥ b_k) = α(τ_k) −
+// α(τ_{k−1}) for a Gaussian random walk with equal increments, by
+// recursive numerical integration (Jennison & Turnbull, "Group Sequential
+// Methods with Applications to Clinical Trials", 2000, ch. 19; see
+// spendingBoundaries in boundary.go).
+//
+// The no_go side spends by the Pocock-type function α(τ) = α·ln(1+(e−1)τ),
+// τ = k/K: a bad canary is stopped early. The go side (SpendPocockLate)
+// spends 60% of α the same way and keeps 40% for the last looks
+// (Hwang–Shih–DeCani, γ = −8), from look MinMinutes on (earlier looks can
+// never decide): a clearly healthy canary gets its go about as early as
+// under the Pocock type, and one whose difference sits between 0 and δ,
+// which needs most of the stage to be told apart from δ, still finds α
+// near max_wait. The Student-t widening f of each side is taken at that
+// side's bound, so the go side's variance is VGo = VBin·max(1, f_go·φ̂).
+//
 // Error counts are right-skewed, so each bound is moved by the
 // Cornish–Fisher term for the skewness γ of S under the constrained
-// estimates:
+// estimates: the no_go bound only ever up (its tail is the heavy one), the
+// go bound by the whole term (its tail is the light one; γ capped at 0.5,
+// where the expansion still holds):
 //
-//	no_go (Regression)   iff  Z ≥ b_k + max(0,  γ)·(b_k²−1)/6
-//	go    (NoRegression) iff −Z ≥ b_k + max(0, −γ)·(b_k²−1)/6
+//	no_go (Regression)   iff  Z ≥ b_k + max(0, γ)·(b_k²−1)/6
+//	go    (NoRegression) iff −Z ≥ (g_k − min(γ, 0.5)·(g_k²−1)/6)·√(VGo/V)
 //
-// Each rule is a one-sided test at level α. A look that is skipped spends
-// its α unused; a look past K uses b_K. Test.Spending selects an
-// O'Brien–Fleming-type or Hwang–Shih–DeCani (γ = −2) function instead,
-// and Test.GoSpending the go side's alone (both measured, neither the
-// default: see docs/decision-quality.md).
+// A look that is skipped spends its α unused; a look past K uses b_K.
+// Test.Spending selects an O'Brien–Fleming-type or Hwang–Shih–DeCani
+// (γ = −2) function for the no_go side, Test.GoSpending one for the go
+// side, and Test.ConservativeGoSkew the go bound of the first round of
+// issue 16 (measured, none the default: see docs/decision-quality.md).
 //
 // # Futility
 //

@@ -38,9 +38,13 @@ type Test struct {
 	// (default SpendPocock).
 	Spending Spending
 	// GoSpending, when set, is the spending function of the go side alone
-	// (each side is its own one-sided test at level α); the Student-t
-	// widening is then computed at the larger of the two bounds.
+	// (each side is its own one-sided test at level α), spent from the
+	// first look. Unset, the go side spends by SpendPocockLate from look
+	// MinMinutes on (the looks before it can never decide).
 	GoSpending *Spending
+	// ConservativeGoSkew (an ablation: the test before the go side was
+	// reworked) never lowers the go bound for the statistic's skewness.
+	ConservativeGoSkew bool
 }
 
 // Variance selects how the variance of S allows for errors that scatter
@@ -189,6 +193,7 @@ func (t Test) variance(r *Result, s sums) {
 		r.DF = 0
 		r.Bound, _ = t.bound(r.Look, r.VBin)
 		r.V = r.VBin
+		r.VGo, r.EmpFactorGo = r.V, r.EmpFactor
 		return
 	case VarianceStudent:
 		r.DF = s.df
@@ -197,6 +202,7 @@ func (t Test) variance(r *Result, s sums) {
 			r.EmpFactor = studentFactor(r.DF, z)
 		}
 		r.V = math.Max(r.VBin, r.EmpFactor*r.VEmp)
+		r.VGo, r.EmpFactorGo = r.V, r.EmpFactor
 		return
 	case VarianceQuasiWithin:
 		if s.dfWithin >= 1 {
@@ -218,13 +224,17 @@ func (t Test) variance(r *Result, s sums) {
 		}
 	}
 	r.Bound, z = t.bound(r.Look, r.VBin*math.Max(1, r.Phi))
-	if t.Looks > 0 {
-		z = math.Max(z, t.goBound(r.Look))
-	}
+	r.EmpFactorGo = 1
 	if r.DF >= 1 {
 		r.EmpFactor = studentFactor(r.DF, z)
+		r.EmpFactorGo = r.EmpFactor
+		if t.Looks > 0 {
+			// Each side is widened for the bound it is held against.
+			r.EmpFactorGo = studentFactor(r.DF, t.goBound(r.Look))
+		}
 	}
 	r.V = r.VBin * math.Max(1, r.EmpFactor*r.Phi)
+	r.VGo = r.VBin * math.Max(1, r.EmpFactorGo*r.Phi)
 }
 
 // sharedLevel is the level of the test that the arms' errors moved
@@ -248,25 +258,44 @@ func shared(s sums) bool {
 	return f.Survival(level/within) < sharedLevel
 }
 
-// groupSequential applies the Pocock-type boundary with the Cornish–Fisher
-// skewness correction.
+// groupSequential applies each side's boundary with the Cornish–Fisher
+// skewness correction. The no_go bound is only ever raised for skewness
+// (error counts are right-skewed: the no_go tail is the heavy one); the
+// go bound takes the whole correction, lowered where the go tail is the
+// light one. The go bound is then put on the scale of Z: the go side's
+// own variance VGo (its Student-t widening at its own bound) is VGo/V
+// times V, so −S/√VGo ≥ g iff −Z ≥ g·√(VGo/V).
 func (t Test) groupSequential(r *Result) {
 	bk, gk := r.Bound, t.goBound(r.Look)
 	r.NoGoBound = bk + math.Max(0, r.Gamma)*(bk*bk-1)/6
-	r.GoBound = gk + math.Max(0, -r.Gamma)*(gk*gk-1)/6
-	if !(r.V > 0) || !finite(r.Z, r.Gamma, r.NoGoBound, r.GoBound) {
+	r.GoBound = t.goSkew(gk, r.Gamma) * math.Sqrt(r.VGo/r.V)
+	if !(r.V > 0) || !(r.VGo > 0) || !finite(r.Z, r.Gamma, r.NoGoBound, r.GoBound) {
 		return
 	}
 	r.Outcome = decide(r.Z >= r.NoGoBound, -r.Z >= r.GoBound)
 }
 
+// goSkew is the go side's bound g corrected for the skewness γ of S.
+func (t Test) goSkew(g, gamma float64) float64 {
+	if t.ConservativeGoSkew {
+		return g + math.Max(0, -gamma)*(g*g-1)/6
+	}
+	return g - math.Min(gamma, goSkewCap)*(g*g-1)/6
+}
+
+// goSkewCap bounds the skewness by which the go bound is lowered: the
+// Cornish–Fisher term is a small-skew expansion, and a few requests
+// that all failed (γ = 2.6 at 30 requests an arm) would otherwise put the
+// bound below zero. At γ = 0.5, about five expected errors at the margin,
+// it lowers a bound of 2.5 by 0.44.
+const goSkewCap = 0.5
+
 // goBound is the go side's b_k.
 func (t Test) goBound(look int) float64 {
 	if t.GoSpending == nil {
-		b, _ := t.bound(look, 0)
-		return b
+		return boundaries.get(t.Looks, t.Alpha, SpendPocockLate, t.MinMinutes-1)[look-1]
 	}
-	return boundaries.get(t.Looks, t.Alpha, *t.GoSpending)[look-1]
+	return boundaries.get(t.Looks, t.Alpha, *t.GoSpending, 0)[look-1]
 }
 
 // confidenceSequence applies the one-sided normal-mixture sequences.
@@ -287,7 +316,7 @@ func (t Test) confidenceSequence(r *Result) {
 // sequence, and the same bound on the scale of Z at variance v.
 func (t Test) bound(look int, v float64) (bound, z float64) {
 	if t.Looks > 0 {
-		b := boundaries.get(t.Looks, t.Alpha, t.Spending)[look-1]
+		b := boundaries.get(t.Looks, t.Alpha, t.Spending, 0)[look-1]
 		return b, b
 	}
 	b := -math.Log(t.Alpha)

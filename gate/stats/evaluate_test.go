@@ -69,7 +69,14 @@ func TestEvaluateArithmetic(t *testing.T) {
 		{"V", r.V, wantV},
 		{"Z", r.Z, r.S / math.Sqrt(wantV)},
 		{"NoGoBound", r.NoGoBound, b + math.Max(0, r.Gamma)*(b*b-1)/6},
-		{"GoBound", r.GoBound, b + math.Max(0, -r.Gamma)*(b*b-1)/6},
+		// The go side's own bound (its α spent by SpendPocockLate from
+		// look 3), lowered by the whole skewness correction; VarianceStudent
+		// widens both sides alike, so VGo = V.
+		{"GoBound", r.GoBound, func() float64 {
+			g := boundaries.get(60, 0.05, SpendPocockLate, 2)[4]
+			return g - r.Gamma*(g*g-1)/6
+		}()},
+		{"VGo", r.VGo, wantV},
 	}
 	for _, c := range checks {
 		if math.Abs(c.got-c.want) > 1e-6*math.Max(1, math.Abs(c.want)) {

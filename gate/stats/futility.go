@@ -35,7 +35,7 @@ type Futility struct {
 // drift estimated so far continuing, B(1) ~ N(Z/√τ, 1−τ), so the power of
 // the no_go side is Φ̄((b_K − Z/√τ)/√(1−τ)) and of the go side
 // Φ̄((b_K + Z/√τ)/√(1−τ)), b_K the last look's bound of that side (with
-// the current skewness correction). Crossing at an earlier look is not
+// the current skewness correction, and the go side's on the scale of Z). Crossing at an earlier look is not
 // counted, so the power is slightly understated.
 func (t Test) Futility(r Result) Futility {
 	t = t.withDefaults()
@@ -57,9 +57,12 @@ func (t Test) Futility(r Result) Futility {
 			return f
 		}
 		tau := float64(r.Look) / float64(t.Looks)
-		bK := boundaries.get(t.Looks, t.Alpha, t.Spending)[t.Looks-1]
+		bK := boundaries.get(t.Looks, t.Alpha, t.Spending, 0)[t.Looks-1]
 		noGo := bK + math.Max(0, r.Gamma)*(bK*bK-1)/6
-		goOn := bK + math.Max(0, -r.Gamma)*(bK*bK-1)/6
+		goOn := t.goSkew(t.goBound(t.Looks), r.Gamma)
+		if r.VGo > 0 {
+			goOn *= math.Sqrt(r.VGo / r.V)
+		}
 		drift := r.Z / math.Sqrt(tau)
 		sd := math.Sqrt(1 - tau)
 		f.PowerNoGo = normSF((noGo - drift) / sd)

@@ -26,8 +26,14 @@ type Result struct {
 	// way.
 	W, S, V, VBin, VEmp float64
 	// DF is the degrees of freedom of Phi (of VEmp for VarianceStudent)
-	// and EmpFactor ≥ 1 the Student-t widening for them (see doc.go).
+	// and EmpFactor ≥ 1 the Student-t widening for them at the no_go
+	// bound (see doc.go).
 	DF, EmpFactor float64
+	// VGo = VBin·max(1, EmpFactorGo·Phi) is the go side's variance, its
+	// Student-t widening EmpFactorGo taken at the go side's own bound
+	// (equal to V and EmpFactor for VarianceStudent, VarianceBinomial and
+	// the confidence sequence).
+	VGo, EmpFactorGo float64
 	// Phi is the dispersion φ̂ (1 when not estimated).
 	Phi float64
 	// PriorPhi and PriorDF are the history's dispersion when it was pooled
@@ -46,9 +52,11 @@ type Result struct {
 
 	// Bound is b_k (group-sequential) or ln(1/α) (confidence sequence).
 	// Regression iff Z ≥ NoGoBound; NoRegression iff −Z ≥ GoBound, where
-	// NoGoBound = b_k + max(0,γ)(b_k²−1)/6 and GoBound = b_k +
-	// max(0,−γ)(b_k²−1)/6. For the confidence sequence both bounds are
-	// ln(1/α), compared with LnMNoGo = ln M(S,V) and LnMGo = ln M(−S,V).
+	// NoGoBound = b_k + max(0,γ)(b_k²−1)/6 and GoBound = (g_k −
+	// γ(g_k²−1)/6)·√(VGo/V), g_k the go side's own bound (its α spent by
+	// SpendPocockLate unless Test.GoSpending says otherwise). For the
+	// confidence sequence both bounds are ln(1/α), compared with
+	// LnMNoGo = ln M(S,V) and LnMGo = ln M(−S,V).
 	Bound, NoGoBound, GoBound float64
 	LnMNoGo, LnMGo            float64
 
@@ -85,6 +93,8 @@ func (r Result) Details() map[string]float64 {
 		"v_emp":                  r.VEmp,
 		"df":                     r.DF,
 		"emp_factor":             r.EmpFactor,
+		"v_go":                   r.VGo,
+		"emp_factor_go":          r.EmpFactorGo,
 		"phi":                    r.Phi,
 		"prior_phi":              r.PriorPhi,
 		"prior_df":               r.PriorDF,
@@ -116,7 +126,7 @@ func (r *Result) sanitize() {
 		&r.Alpha, &r.Margin, &r.Rho,
 		&r.CanaryTotal, &r.CanaryErrors, &r.BaselineTotal, &r.BaselineErrors,
 		&r.CanaryRate, &r.BaselineRate, &r.DHat,
-		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.Phi, &r.PriorPhi, &r.PriorDF, &r.A, &r.B, &r.A2, &r.B2,
+		&r.W, &r.S, &r.V, &r.VBin, &r.VEmp, &r.DF, &r.EmpFactor, &r.VGo, &r.EmpFactorGo, &r.Phi, &r.PriorPhi, &r.PriorDF, &r.A, &r.B, &r.A2, &r.B2,
 		&r.PcTilde, &r.PbTilde, &r.Z, &r.Gamma,
 		&r.Bound, &r.NoGoBound, &r.GoBound, &r.LnMNoGo, &r.LnMGo,
 		&r.ExpectedCanaryErrors, &r.NeededCanaryRequests,
