@@ -125,7 +125,7 @@ func judges(ed config.ErrorDelta) []judge {
 	cs := ed
 	cs.Method = "confidence_sequence"
 	return []judge{
-		{name: "patchgate", what: "error_delta as configured (group-sequential over 60 looks, α = 0.05 each way: no_go side Pocock-type, go side 60% Pocock-type + 40% kept for the last looks, from look 3, its bound lowered by the whole skewness correction; V = V_bin·max(1, f·φ̂), φ̂ pooled over both arms and the hour before the stage, f at each side's bound), asked every minute",
+		{name: "patchgate", what: "error_delta as configured (group-sequential over 60 looks, α = 0.05 each way: no_go side Pocock-type, go side 30% Pocock-type over the first 15 looks + 70% kept for the last ones, from look 3, its bound lowered by the whole skewness correction; V = V_bin·max(1, f·φ̂), φ̂ pooled over both arms and the hour before the stage, f at each side's bound), asked every minute",
 			withHistory: sequentialWithHistory(errorDeltaTest(pocock, horizon))},
 		{name: "issue 16, first round", what: "patchgate as the first round of issue 16 left it: the go side like the no_go side (Pocock-type from look 1, skewness correction only where it raises the bound, one Student-t widening at the larger bound)",
 			withHistory: sequentialWithHistory(firstRound(errorDeltaTest(pocock, horizon)))},

@@ -44,7 +44,7 @@ func latencyJudges(ld config.LatencyDelta) []latencyJudge {
 	cs.Method = config.MethodConfidenceSequence
 	return []latencyJudge{
 		{name: "patchgate", key: "patchgate",
-			what:   fmt.Sprintf("latency_delta as configured: share slower than %gs (a bucket boundary), margin %gpp, Pocock-type group-sequential over 60 looks, α = %g each way, asked every minute", latencyThreshold, ld.MarginPP, ld.Alpha),
+			what:   fmt.Sprintf("latency_delta as configured: share slower than %gs (a bucket boundary), margin %gpp, group-sequential over 60 looks (no_go side Pocock-type, go side keeping 70%% of its α for the last looks, as error_delta), α = %g each way, asked every minute", latencyThreshold, ld.MarginPP, ld.Alpha),
 			decide: onMinutes(sequential(latencyDeltaTest(pocock, horizon), asIs))},
 		{name: "patchgate, confidence sequence", key: "patchgate, confidence sequence",
 			what:   "latency_delta with method: confidence_sequence (open-ended)",
