@@ -16,7 +16,7 @@ import (
 
 // policy is the configuration every gate in the benchmark runs under: the
 // error_delta check alone, with its defaults (margin 0.5pp, α = 0.05,
-// Pocock-type over max_wait 60m = 60 looks). Each stage's counters carry
+// group-sequential over max_wait 60m = 60 looks). Each stage's counters carry
 // its own stage_id label, selected through the patch id.
 const policy = `
 source: {type: embedded}

@@ -14,7 +14,7 @@ import (
 
 // latencyPolicy is the configuration of the latency families: the
 // latency_delta check alone, with its defaults (margin 1pp, α = 0.05,
-// Pocock-type over max_wait 60m = 60 looks), on a 500ms boundary of the
+// group-sequential over max_wait 60m = 60 looks), on a 500ms boundary of the
 // histogram. Each stage's buckets carry its own stage_id label, selected
 // through the patch id.
 const latencyPolicy = `

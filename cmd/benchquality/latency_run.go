@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -53,47 +52,19 @@ func simulateLatency(ctx context.Context, o options, dir string) (*latencyResult
 		return nil, err
 	}
 	res := &latencyResults{families: latencyFamilies(), judges: latencyJudges(ld), margin: ld.MarginPP / 100}
-	type job struct {
-		seed      uint64
-		family, i int
-	}
-	var jobs []job
-	for _, seed := range o.seeds {
-		for f := range res.families {
-			for i := range o.stages {
-				jobs = append(jobs, job{seed, f, i})
-			}
+	n := stageCount(o, len(res.families))
+	res.stages = make([]*latencyStage, n)
+	decisions := make([][]decision, n)
+	err = eachStage(ctx, o, len(res.families), func(n int, seed uint64, f, i int) {
+		s := res.families[f].simulate(seed, f, i, res.margin)
+		ds := make([]decision, len(res.judges))
+		for j, jd := range res.judges {
+			v, m := jd.decide(s)
+			ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
 		}
-	}
-	res.stages = make([]*latencyStage, len(jobs))
-	decisions := make([][]decision, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range o.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range next {
-				jb := jobs[n]
-				s := res.families[jb.family].simulate(jb.seed, jb.family, jb.i, res.margin)
-				ds := make([]decision, len(res.judges))
-				for j, jd := range res.judges {
-					v, m := jd.decide(s)
-					ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
-				}
-				res.stages[n], decisions[n] = s, ds
-			}
-		}()
-	}
-	for n := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- n
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		res.stages[n], decisions[n] = s, ds
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -168,18 +139,7 @@ func reportLatency(out io.Writer, o options, r *latencyResults) error {
 	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, "### Latency per family")
-	for _, f := range r.families {
-		rows := r.rows(inFamily(f.name))
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "#### latency %s\n\n%s. %s good, %s bad stages.\n\n", f.name, f.what, count(float64(rows[0].good)), count(float64(rows[0].bad)))
-		fmt.Fprintln(w, "| gate | false go | false no_go | undecided | minutes to decision | canary requests to decision | canary requests to no_go ÷ p99 threshold at 10m |")
-		fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
-		for _, x := range rows {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
-				rate(x.falseGo), rate(x.falseNoGo), rate(x.undecided),
-				decimal(x.minutes, 1), requests(x.requests), times(x.vsThreshold))
-		}
-	}
+	familyTables(w, r.tally.families, r.rows, "#### latency ", "p99 threshold at 10m")
 	return w.Flush()
 }
 

@@ -117,55 +117,27 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 	}
 	margin := ed.MarginPP / 100
 	res := &results{families: families(), judges: judges(ed)}
-	type job struct {
-		seed      uint64
-		family, i int
-	}
-	var jobs []job
-	for _, seed := range o.seeds {
-		for f := range res.families {
-			for i := range o.stages {
-				jobs = append(jobs, job{seed, f, i})
+	n := stageCount(o, len(res.families))
+	res.stages = make([]*stage, n)
+	res.decisions = make([][]decision, n)
+	res.futileAt = make([]int, n)
+	err = eachStage(ctx, o, len(res.families), func(n int, seed uint64, f, i int) {
+		s := res.families[f].simulate(seed, f, i, margin)
+		ds := make([]decision, len(res.judges))
+		for j, jd := range res.judges {
+			var v gate.Verdict
+			var m int
+			if jd.withHistory != nil {
+				v, m = jd.withHistory(s.history, s.minutes)
+			} else {
+				v, m = jd.decide(s.minutes)
 			}
+			ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
 		}
-	}
-	res.stages = make([]*stage, len(jobs))
-	res.decisions = make([][]decision, len(jobs))
-	res.futileAt = make([]int, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range o.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range next {
-				jb := jobs[n]
-				s := res.families[jb.family].simulate(jb.seed, jb.family, jb.i, margin)
-				ds := make([]decision, len(res.judges))
-				for j, jd := range res.judges {
-					var v gate.Verdict
-					var m int
-					if jd.withHistory != nil {
-						v, m = jd.withHistory(s.history, s.minutes)
-					} else {
-						v, m = jd.decide(s.minutes)
-					}
-					ds[j] = decision{verdict: v, minute: m, canary: s.canaryUpTo(m)}
-				}
-				res.stages[n], res.decisions[n] = s, ds
-				res.futileAt[n] = futileAt(withHistory(errorDeltaTest(pocockOf(ed), horizon), s.history), s.minutes)
-			}
-		}()
-	}
-	for n := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- n
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		res.stages[n], res.decisions[n] = s, ds
+		res.futileAt[n] = futileAt(withHistory(errorDeltaTest(pocockOf(ed), horizon), s.history), s.minutes)
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -180,4 +152,35 @@ func simulate(ctx context.Context, o options, dir string) (*results, error) {
 		return nil, errors.Join(errors.New("engine cross-check"), err)
 	}
 	return res, nil
+}
+
+// stageCount is how many stages a run draws of `families` families.
+func stageCount(o options, families int) int { return len(o.seeds) * families * o.stages }
+
+// eachStage calls do for every stage of the run (each seed, family f and
+// stage index i), on o.workers goroutines; n is the stage's place in the
+// run, below stageCount. Stages are drawn from their own random streams,
+// so the results do not depend on the order they run in. It stops
+// handing out stages when ctx ends, and then returns ctx's error.
+func eachStage(ctx context.Context, o options, families int, do func(n int, seed uint64, f, i int)) error {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range o.workers {
+		wg.Go(func() {
+			for n := range next {
+				i := n % o.stages
+				f := n / o.stages % families
+				do(n, o.seeds[n/(o.stages*families)], f, i)
+			}
+		})
+	}
+	for n := range stageCount(o, families) {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- n
+	}
+	close(next)
+	wg.Wait()
+	return ctx.Err()
 }

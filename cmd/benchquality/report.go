@@ -100,19 +100,25 @@ func report(out io.Writer, o options, r *results) error {
 	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, "## Per family")
-	for _, f := range r.families {
-		rows := r.rows(inFamily(f.name))
+	familyTables(w, r.families, r.rows, "### ", "threshold at 10m")
+	return w.Flush()
+}
+
+// familyTables writes one table per family, under headings that start
+// with title; ref names the gate requests to no_go are compared with.
+func familyTables(w io.Writer, families []family, rows func(func(*stage) bool) []row, title, ref string) {
+	for _, f := range families {
+		rs := rows(inFamily(f.name))
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "### %s\n\n%s. %s good, %s bad stages.\n\n", f.name, f.what, count(float64(rows[0].good)), count(float64(rows[0].bad)))
-		fmt.Fprintln(w, "| gate | false go | false no_go | undecided | minutes to decision | canary requests to decision | canary requests to no_go ÷ threshold at 10m |")
+		fmt.Fprintf(w, "%s%s\n\n%s. %s good, %s bad stages.\n\n", title, f.name, f.what, count(float64(rs[0].good)), count(float64(rs[0].bad)))
+		fmt.Fprintf(w, "| gate | false go | false no_go | undecided | minutes to decision | canary requests to decision | canary requests to no_go ÷ %s |\n", ref)
 		fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
-		for _, x := range rows {
+		for _, x := range rs {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", x.judge,
 				rate(x.falseGo), rate(x.falseNoGo), rate(x.undecided),
 				decimal(x.minutes, 1), requests(x.requests), times(x.vsThreshold))
 		}
 	}
-	return w.Flush()
 }
 
 const none = "—"
