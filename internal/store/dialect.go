@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dialect holds what differs between the SQL databases the store runs on.
@@ -29,6 +30,19 @@ type dialect struct {
 	// a SCRAM handshake (4,096 PBKDF2 rounds on each side), which cost
 	// more than the reads themselves.
 	conns int
+}
+
+// open opens a connection pool to dsn, sized by d.conns, every
+// connection allowed to stay idle (for 5 minutes).
+func (d *dialect) open(dsn string) (*sql.DB, error) {
+	db, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(d.conns)
+	db.SetMaxIdleConns(d.conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
 }
 
 // rebind rewrites the ? placeholders of q for d.

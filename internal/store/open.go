@@ -41,7 +41,7 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (Store, error
 	if d == sqliteDialect {
 		dsn = sqliteDSN(dsn)
 	}
-	db, err := sql.Open(d.driver, dsn)
+	db, err := d.open(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
 	}
@@ -76,7 +76,7 @@ func OpenReadOnly(ctx context.Context, driver, dsn string, opts ...Option) (Stor
 	} else {
 		dsn = postgresReadOnlyDSN(dsn)
 	}
-	db, err := sql.Open(d.driver, dsn)
+	db, err := d.open(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s read-only: %w", d.name, err)
 	}
@@ -90,7 +90,7 @@ func OpenReadOnly(ctx context.Context, driver, dsn string, opts ...Option) (Stor
 		// SQLite cannot create the -shm file beside it. Nothing else
 		// writes such a copy, so it may be read as immutable.
 		db.Close()
-		if db, err = sql.Open(d.driver, dsn+"&immutable=1"); err != nil {
+		if db, err = d.open(dsn + "&immutable=1"); err != nil {
 			return nil, fmt.Errorf("store: open %s read-only: %w", d.name, err)
 		}
 		s.db = db

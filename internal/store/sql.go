@@ -30,9 +30,6 @@ type sqlStore struct {
 
 func newSQLStore(db *sql.DB, d *dialect) *sqlStore {
 	s := &sqlStore{db: db, dialect: d}
-	db.SetMaxOpenConns(d.conns)
-	db.SetMaxIdleConns(d.conns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
 	s.writes = newGroup(s.commitWrites)
 	s.admits = newGroup(s.commitAdmits)
 	return s
