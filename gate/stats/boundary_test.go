@@ -111,8 +111,15 @@ func TestPocockCrossingMonteCarlo(t *testing.T) {
 	if testing.Short() {
 		n = 50000
 	}
-	b := PocockBoundaries(looks, alpha)
-	r := rand.New(rand.NewPCG(7, 11))
+	checkCrossing(t, PocockBoundaries(looks, alpha), n, rand.New(rand.NewPCG(7, 11)), alpha, PocockSpend(alpha, 0.5), 0)
+}
+
+// checkCrossing simulates n Gaussian random walks over len(b) looks and
+// checks that the share crossing b by the last look is alpha, and by the
+// middle look wantHalf, each within 3.5 standard errors plus slack.
+func checkCrossing(t *testing.T, b []float64, n int, r *rand.Rand, alpha, wantHalf, slack float64) {
+	t.Helper()
+	looks := len(b)
 	var crossed, crossedHalf int
 	for range n {
 		var s float64
@@ -127,17 +134,18 @@ func TestPocockCrossingMonteCarlo(t *testing.T) {
 			}
 		}
 	}
-	check := func(name string, count int, want float64) {
-		t.Helper()
-		got := float64(count) / float64(n)
-		se := math.Sqrt(want * (1 - want) / float64(n))
-		if math.Abs(got-want) > 3.5*se {
-			t.Errorf("%s: P(cross) = %.4f, want %.4f ± %.4f", name, got, want, 3.5*se)
+	for _, c := range []struct {
+		name  string
+		count int
+		want  float64
+	}{{"all looks", crossed, alpha}, {"first half", crossedHalf, wantHalf}} {
+		got := float64(c.count) / float64(n)
+		se := math.Sqrt(c.want * (1 - c.want) / float64(n))
+		if math.Abs(got-c.want) > 3.5*se+slack {
+			t.Errorf("%s: P(cross) = %.4f, want %.4f ± %.4f", c.name, got, c.want, 3.5*se)
 		}
-		t.Logf("%s: P(cross) = %.4f (want %.4f, n = %d)", name, got, want, n)
+		t.Logf("%s: P(cross) = %.4f (want %.4f, n = %d)", c.name, got, c.want, n)
 	}
-	check("all looks", crossed, alpha)
-	check("first half", crossedHalf, PocockSpend(alpha, 0.5))
 }
 
 func TestPocockBoundariesConcurrent(t *testing.T) {
@@ -174,33 +182,8 @@ func TestSpendingCrossingMonteCarlo(t *testing.T) {
 	}{{"O'Brien-Fleming", SpendOBF, 0}, {"HSD(-2)", SpendHSDm2, 0}, {"Pocock-late from look 3", SpendPocockLate, 2}} {
 		t.Run(sp.name, func(t *testing.T) {
 			b := boundaries.get(looks, alpha, sp.sp, sp.skip)
-			r := rand.New(rand.NewPCG(8, 12))
-			var crossed, crossedHalf int
-			for range n {
-				var s float64
-				for k := 1; k <= looks; k++ {
-					s += r.NormFloat64()
-					if s/math.Sqrt(float64(k)) >= b[k-1] {
-						crossed++
-						if k <= looks/2 {
-							crossedHalf++
-						}
-						break
-					}
-				}
-			}
-			for _, c := range []struct {
-				name  string
-				count int
-				want  float64
-			}{{"all looks", crossed, alpha}, {"first half", crossedHalf, sp.sp.spend(alpha, float64(looks/2-sp.skip)/float64(looks-sp.skip))}} {
-				got := float64(c.count) / float64(n)
-				se := math.Sqrt(c.want * (1 - c.want) / float64(n))
-				if math.Abs(got-c.want) > 3.5*se+1e-4 {
-					t.Errorf("%s: P(cross) = %.4f, want %.4f ± %.4f", c.name, got, c.want, 3.5*se)
-				}
-				t.Logf("%s: P(cross) = %.4f (want %.4f, n = %d)", c.name, got, c.want, n)
-			}
+			half := sp.sp.spend(alpha, float64(looks/2-sp.skip)/float64(looks-sp.skip))
+			checkCrossing(t, b, n, rand.New(rand.NewPCG(8, 12)), alpha, half, 1e-4)
 		})
 	}
 }
