@@ -17,7 +17,6 @@ import (
 
 	"github.com/patchgate/patchgate/dashboards"
 	"github.com/patchgate/patchgate/gate"
-	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/grafanatest"
 	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/internal/testbed"
@@ -155,15 +154,8 @@ func TestGateAnswersThroughGrafanaOutage(t *testing.T) {
 	g := grafanatest.New(t)
 	g.Hang() // Grafana takes connections and never answers
 	t.Setenv("PATCHGATE_TEST_GRAFANA_TOKEN", grafanatest.Token)
-	path := filepath.Join(t.TempDir(), "patchgate.yaml")
 	text := strings.NewReplacer("DSN", filepath.Join(t.TempDir(), "gate.db"), "URL", g.URL).Replace(outageConfig)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, text)
 	a, err := newApp(context.Background(), cfg, appOptions{
 		source: src, now: func() time.Time { return now },
 		grafanaRetry:    dashboards.RetryPolicy{Attempts: 2, Backoff: time.Millisecond},

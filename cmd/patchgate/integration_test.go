@@ -4,14 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/patchgate/patchgate/gate"
-	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/promtest"
 	"github.com/patchgate/patchgate/internal/store"
 	"github.com/patchgate/patchgate/server"
@@ -76,14 +74,7 @@ func TestGateAgainstRealPrometheus(t *testing.T) {
 		services.WriteString(strings.ReplaceAll(integrationService, "NAME", s))
 	}
 	text := strings.NewReplacer("URL", prom.URL, "DSN", filepath.Join(t.TempDir(), "gate.db"), "SERVICES", services.String()).Replace(integrationConfig)
-	path := filepath.Join(t.TempDir(), "patchgate.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, text)
 	ctx := context.Background()
 	a, err := newApp(ctx, cfg, appOptions{now: func() time.Time { return end }})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/gate"
-	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/testbed"
 	"github.com/patchgate/patchgate/server"
 )
@@ -72,15 +70,8 @@ func TestGateNotifiesWebhooks(t *testing.T) {
 	down.Close()
 	t.Setenv("PATCHGATE_TEST_SLACK_URL", slack.URL+"/services/T0/B0/secret")
 
-	path := filepath.Join(t.TempDir(), "patchgate.yaml")
 	text := strings.NewReplacer("DSN", filepath.Join(t.TempDir(), "gate.db"), "DOWN", down.URL).Replace(notifyConfig)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, text)
 	a, err := newApp(context.Background(), cfg, appOptions{source: src, now: func() time.Time { return now }, notifyBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchgate/patchgate/internal/config"
 	"github.com/patchgate/patchgate/internal/metricsource"
 	"github.com/patchgate/patchgate/internal/testenv"
 )
@@ -38,14 +37,7 @@ services:
     checks: {burn_rate: {}}
     stages: [{name: canary}]
 `)
-	path := filepath.Join(dir, "p.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, text)
 	a, err := newApp(context.Background(), cfg, appOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -194,14 +186,7 @@ services:
     checks: {burn_rate: {}}
     stages: [{name: canary}]
 `)
-	path := filepath.Join(dir, "p.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, text)
 	src, err := metricsource.NewEmbedded(metricsource.EmbeddedConfig{Dir: filepath.Join(dir, "tsdb")})
 	if err != nil {
 		t.Fatal(err)
