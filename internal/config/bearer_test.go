@@ -34,23 +34,32 @@ func TestBearerTokenFileFromConfigFolder(t *testing.T) {
 		{file: filepath.Join(dir, "secrets", "prom.token"), want: "prom-secret-0123456789"},
 		{file: "secrets/missing.token", problem: "patchgate.yaml:4:3: source.bearer_token_file: open " + filepath.Join(dir, "secrets", "missing.token")},
 	} {
-		path := filepath.Join(dir, "patchgate.yaml")
-		if err := os.WriteFile(path, []byte(strings.ReplaceAll(bearerConfig, "FILE", tc.file)), 0o600); err != nil {
-			t.Fatal(err)
+		checkFileField(t, dir, strings.ReplaceAll(bearerConfig, "FILE", tc.file), tc.file, tc.want, tc.problem,
+			func(c *Config) string { return c.Source.BearerToken })
+	}
+}
+
+// checkFileField writes text as dir/patchgate.yaml and loads it: the
+// load must fail naming problem, or, with problem empty, succeed with got
+// reading want (a value read from the file `file` the text names).
+func checkFileField(t *testing.T, dir, text, file, want, problem string, got func(*Config) string) {
+	t.Helper()
+	path := filepath.Join(dir, "patchgate.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if problem != "" {
+		if err == nil || !strings.Contains(err.Error(), problem) {
+			t.Errorf("%s: error %v, want one containing %q", file, err, problem)
 		}
-		c, err := Load(path)
-		if tc.problem != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.problem) {
-				t.Errorf("%s: error %v, want one containing %q", tc.file, err, tc.problem)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
-		if c.Source.BearerToken != tc.want {
-			t.Errorf("%s: bearer token %q, want %q", tc.file, c.Source.BearerToken, tc.want)
-		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	if v := got(c); v != want {
+		t.Errorf("%s: read %q, want %q", file, v, want)
 	}
 }
 
@@ -71,24 +80,8 @@ func TestAuditKeyFile(t *testing.T) {
 		{file: "short.key", problem: "store.audit_key_file: the key in short.key must be at least 32 characters, got 9"},
 		{file: "missing.key", problem: "store.audit_key_file: open " + filepath.Join(dir, "missing.key")},
 	} {
-		path := filepath.Join(dir, "patchgate.yaml")
-		cfg := strings.ReplaceAll(bearerConfig, "  bearer_token_file: FILE\n", "") + "store: {audit_key_file: " + tc.file + "}\n"
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Load(path)
-		if tc.problem != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.problem) {
-				t.Errorf("%s: error %v, want one containing %q", tc.file, err, tc.problem)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
-		if c.Store.AuditKey != tc.want {
-			t.Errorf("%s: key %q, want %q", tc.file, c.Store.AuditKey, tc.want)
-		}
+		text := strings.ReplaceAll(bearerConfig, "  bearer_token_file: FILE\n", "") + "store: {audit_key_file: " + tc.file + "}\n"
+		checkFileField(t, dir, text, tc.file, tc.want, tc.problem, func(c *Config) string { return c.Store.AuditKey })
 	}
 }
 
